@@ -1,0 +1,46 @@
+# mlpipe — top-level targets.  `make run` brings the system up on generated
+# data; `make test` builds, installs and runs every test suite on a
+# throwaway cluster.  See README.md.
+
+.PHONY: all extension tools services install deps run test bench psql status stop clean
+
+all: extension tools services
+
+extension:
+	$(MAKE) -C pg_extension
+
+tools:
+	$(MAKE) -C tools
+
+services:
+	@if [ -f services/Makefile ]; then $(MAKE) -C services; fi
+
+install: all
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) -C pg_extension install; \
+	else sudo $(MAKE) -C pg_extension install; fi
+
+deps:
+	@scripts/deps.sh
+
+# DATA=path.csv loads that file instead of generated data
+run: deps
+	@scripts/run.sh
+
+test: deps
+	@scripts/test.sh
+
+bench: deps
+	@scripts/bench.sh
+
+psql:
+	@scripts/pg.sh psql
+
+status:
+	@scripts/pg.sh status
+
+stop:
+	@scripts/pg.sh stop
+
+clean:
+	$(MAKE) -C pg_extension clean
+	rm -rf build

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The embedded PostgreSQL: a private cluster with its own data directory,
+# port and socket directory, under var/ in the repository.
+#
+#   scripts/pg.sh start     create the cluster if needed, start it, create the database
+#   scripts/pg.sh stop      stop it (fast shutdown)
+#   scripts/pg.sh status    say whether it runs, where, and what it holds
+#   scripts/pg.sh destroy   stop it and remove its directory
+#   scripts/pg.sh env       print the PG* variables that reach it (eval "$(scripts/pg.sh env)")
+#   scripts/pg.sh psql ...  run psql on it
+#
+# Settings (environment): MLPIPE_PG_NAME (default pg: var/pg), MLPIPE_PGPORT
+# (default 5433), MLPIPE_PGDATABASE (default mlpipe), MLPIPE_PG_FAST=1 (no
+# fsync: for throwaway test clusters).  Every command is idempotent.
+#
+# PostgreSQL refuses to run as root: as root the server runs as the
+# unprivileged user "postgres" (created by Debian's postgresql package).
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+name=${MLPIPE_PG_NAME:-pg}
+port=${MLPIPE_PGPORT:-5433}
+dbname=${MLPIPE_PGDATABASE:-mlpipe}
+pgbin=${MLPIPE_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
+# Debian's pg_config lives in /usr/bin and reports /usr/lib/postgresql/15/bin
+[ -x "$pgbin/pg_ctl" ] || pgbin=/usr/lib/postgresql/15/bin
+home="$top/var/$name"
+
+die() { echo "pg.sh: $*" >&2; exit 1; }
+
+as_server_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# The server user must be able to reach its data directory.  A clone in a
+# private folder (mktemp -d makes 0700 folders) is not reachable by
+# "postgres"; then the cluster lives in /tmp and var/NAME links to it.
+prepare_home() {
+	mkdir -p "$top/var"
+	if [ -e "$home" ]; then return; fi
+	if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$top/var"; then
+		local real
+		real=$(mktemp -d "/tmp/mlpipe-$name.XXXXXX")
+		chmod 755 "$real"
+		ln -s "$real" "$home"
+		echo "pg.sh: $top is not reachable by user postgres; the cluster lives in $real (var/$name links to it)"
+	else
+		mkdir -p "$home"
+	fi
+	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$(readlink -f "$home")"; fi
+}
+
+export PGHOST="$home/sock" PGPORT="$port" PGUSER=postgres PGDATABASE="$dbname"
+
+is_running() {
+	[ -f "$home/data/PG_VERSION" ] && as_server_user "$pgbin/pg_ctl" -D "$home/data" status >/dev/null 2>&1
+}
+
+cmd_start() {
+	prepare_home
+	if [ ! -f "$home/data/PG_VERSION" ]; then
+		echo "pg.sh: creating cluster in var/$name (port $port)"
+		as_server_user mkdir -p "$home/sock"
+		as_server_user "$pgbin/initdb" -D "$home/data" -U postgres --auth=trust \
+			--encoding=UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 ||
+			die "initdb failed; see $home/initdb.log"
+		local conf="$home/data/postgresql.conf"
+		{
+			echo "# mlpipe embedded cluster"
+			echo "listen_addresses = '127.0.0.1'"
+			echo "port = $port"
+			echo "unix_socket_directories = '$home/sock'"
+			echo "timezone = 'UTC'"
+			echo "log_timezone = 'UTC'"
+			echo "shared_buffers = 256MB"
+			echo "max_parallel_workers_per_gather = 2"
+			if [ "${MLPIPE_PG_FAST:-0}" = 1 ]; then
+				echo "fsync = off"
+				echo "synchronous_commit = off"
+				echo "full_page_writes = off"
+			fi
+		} | as_server_user tee -a "$conf" >/dev/null
+	fi
+	if is_running; then
+		echo "pg.sh: already running (var/$name, port $port)"
+	else
+		as_server_user "$pgbin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 start >/dev/null ||
+			die "server did not start; see $home/server.log (is port $port taken? set MLPIPE_PGPORT)"
+		echo "pg.sh: started (var/$name, 127.0.0.1:$port, socket $home/sock)"
+	fi
+	if [ "$(psql -d postgres -XAtc "SELECT count(*) FROM pg_database WHERE datname = '$dbname'")" = 0 ]; then
+		createdb "$dbname"
+		echo "pg.sh: created database $dbname"
+	fi
+}
+
+cmd_stop() {
+	if is_running; then
+		as_server_user "$pgbin/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null
+		echo "pg.sh: stopped (var/$name)"
+	else
+		echo "pg.sh: not running (var/$name)"
+	fi
+}
+
+cmd_status() {
+	if is_running; then
+		echo "pg.sh: running: var/$name, 127.0.0.1:$port, database $dbname"
+		echo "       connect: psql -h 127.0.0.1 -p $port -U postgres $dbname   (or: make psql)"
+		psql -XAtc "SELECT 'purchases: ' || count(*) FROM mlpipe.purchases" 2>/dev/null | sed 's/^/       /' || true
+		psql -XAtc "SELECT 'models: ' || count(*) FROM mlpipe.models" 2>/dev/null | sed 's/^/       /' || true
+	else
+		echo "pg.sh: not running (var/$name); start it with: make run   (or scripts/pg.sh start)"
+		return 3
+	fi
+}
+
+cmd_destroy() {
+	cmd_stop
+	if [ -L "$home" ]; then rm -rf "$(readlink -f "$home")"; fi
+	rm -rf "$home"
+	echo "pg.sh: removed var/$name"
+}
+
+cmd_env() {
+	echo "export PGHOST='$PGHOST' PGPORT='$PGPORT' PGUSER='$PGUSER' PGDATABASE='$PGDATABASE'"
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+destroy) cmd_destroy ;;
+env) cmd_env ;;
+psql) shift; exec psql "$@" ;;
+*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2; exit 0 ;;
+esac

@@ -1,0 +1,44 @@
+-- Loading CSV files with sql/load_purchases.sql: good rows kept, bad rows
+-- reported by line, offsets honoured, gaps kept as NULLs.
+\getenv top MLPIPE_TOP
+-- relative paths, so that the output does not depend on where the clone is
+\cd :top
+\set csv tests/regress/data/purchases_mixed.csv
+\set script sql/load_purchases.sql
+SET TimeZone = 'UTC';
+-- echo what the script prints, not the script itself
+\set ECHO none
+\i :script
+\set ECHO all
+SELECT customer_id, age, gender, annual_income, purchase_amount, purchase_date
+FROM mlpipe.purchases ORDER BY customer_id, purchase_date;
+-- 2024-03-01T01:00:00+03:00 is February 29, 22:00 UTC
+SELECT purchase_date = '2024-02-29 22:00:00+00' AS leap_day_utc
+FROM mlpipe.purchases WHERE customer_id = 1 ORDER BY purchase_date LIMIT 1;
+-- loading again appends; replace=1 empties the table first
+\set ECHO none
+\i :script
+\set ECHO all
+SELECT count(*) FROM mlpipe.purchases;
+\set replace 1
+\set ECHO none
+\i :script
+\set ECHO all
+SELECT count(*) FROM mlpipe.purchases;
+\unset replace
+-- a file without the header loads nothing
+\set csv tests/regress/data/no_header.csv
+\set ECHO none
+\i :script
+\set ECHO all
+SELECT count(*) FROM mlpipe.purchases;
+-- the row parser on its own
+SELECT * FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2024-01-01T00:00:00+01:00,');
+SELECT error FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2024-01-01T24:00:00,');
+SELECT error FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2024-01-01T00:00:00+16:00,');
+SELECT error FROM mlpipe_parse_purchase_csv('-1,2,Male,3,4.5,2024-01-01,');
+SELECT error FROM mlpipe_parse_purchase_csv('1,2,Male,3,1e5,2024-01-01,');
+SELECT error FROM mlpipe_parse_purchase_csv('1,2,"Male,3,4.5,2024-01-01,');
+SELECT purchase_date FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2023-12-31T23:30:00-01:00,');
+SELECT purchase_date FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2024-06-01,');
+TRUNCATE mlpipe.purchases;
