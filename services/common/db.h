@@ -1,0 +1,43 @@
+/*
+ * db.h — one libpq connection per worker thread, prepared statements,
+ * reconnect after the database went away, SQLSTATE to HTTP status mapping.
+ */
+#ifndef MLPIPE_DB_H
+#define MLPIPE_DB_H
+
+#include <libpq-fe.h>
+
+struct db_statement
+{
+	const char *name;
+	const char *sql;
+	int			nparams;
+	int			readonly;		/* safe to retry once on a fresh connection */
+};
+
+struct db_error
+{
+	unsigned	http_status;	/* 404, 409, 415, 422, 500, 503 */
+	char		sqlstate[6];
+	char		message[512];
+	char		column[64];		/* PG_DIAG_COLUMN_NAME when the server sent one */
+};
+
+/* Called once before the worker threads start. */
+int			db_init(const char *application_name,
+					const struct db_statement *stmts, int nstmts);
+
+/*
+ * Executes statement number stmt.  formats may be NULL (all text).  Returns
+ * a PGRES_TUPLES_OK result the caller must PQclear, or NULL with err filled.
+ */
+PGresult   *db_exec(int stmt, const char *const *values, const int *lengths,
+					const int *formats, int binary_result, struct db_error *err);
+
+/* Is the database reachable now?  Used by /readyz.  */
+int			db_ping(struct db_error *err);
+
+/* Maps a SQLSTATE to the HTTP status from notes/sqlapi.md. */
+unsigned	db_http_status(const char *sqlstate);
+
+#endif

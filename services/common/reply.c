@@ -1,0 +1,126 @@
+/*
+ * reply.c — building JSON replies and reading JSON request bodies.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+#include "validate.h"
+
+void
+reply_clear(struct reply *rep)
+{
+	free(rep->body);
+	free(rep->disposition);
+	rep->body = NULL;
+	rep->disposition = NULL;
+	rep->body_len = 0;
+	rep->content_type = NULL;
+}
+
+void
+reply_json(struct reply *rep, unsigned status, json_t *j)
+{
+	reply_clear(rep);
+	rep->body = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	if (rep->body == NULL)
+	{
+		/* out of memory or a NULL value: still answer something valid */
+		status = 500;
+		rep->body = strdup("{\"detail\":\"Internal Server Error\"}");
+	}
+	rep->status = status;
+	rep->body_len = rep->body ? strlen(rep->body) : 0;
+}
+
+void
+reply_detail(struct reply *rep, unsigned status, const char *fmt,...)
+{
+	char		msg[1024];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(rep, status, json_pack("{s:s}", "detail", msg));
+}
+
+void
+reply_errors(struct reply *rep, json_t *errors)
+{
+	reply_json(rep, 422, json_pack("{s:o}", "detail", errors));
+}
+
+void
+reply_db_error(struct reply *rep, const struct db_error *err)
+{
+	if (err->http_status == 422)
+	{
+		/* the extension's message names the field; loc says which one when it can */
+		json_t	   *errors = json_array();
+		json_t	   *loc = loc_make("body", err->column[0] ? err->column : NULL);
+
+		verr_add(errors, loc, NULL, "value_error", err->message, NULL, NULL);
+		json_decref(loc);
+		reply_errors(rep, errors);
+		return;
+	}
+	if (err->http_status == 503)
+		reply_detail(rep, 503, "Database unavailable");
+	else if (err->http_status == 500)
+	{
+		fprintf(stderr, "{\"level\":\"error\",\"sqlstate\":\"%s\",\"msg\":\"database error\"}\n",
+				err->sqlstate);
+		reply_detail(rep, 500, "Internal Server Error");
+	}
+	else
+		reply_detail(rep, err->http_status, "%s", err->message);
+}
+
+void
+reply_bytes(struct reply *rep, unsigned status, const char *data, size_t len)
+{
+	reply_clear(rep);
+	rep->body = malloc(len ? len : 1);
+	if (rep->body == NULL)
+	{
+		reply_detail(rep, 500, "Internal Server Error");
+		return;
+	}
+	memcpy(rep->body, data, len);
+	rep->body_len = len;
+	rep->status = status;
+}
+
+json_t *
+request_json(const struct request *req, struct reply *rep)
+{
+	json_error_t jerr;
+	json_t	   *j;
+	json_t	   *errors;
+	json_t	   *loc;
+
+	if (req->body_len == 0)
+	{
+		errors = json_array();
+		loc = loc_make("body", NULL);
+		verr_add(errors, loc, NULL, "missing", "Field required", json_null(), NULL);
+		json_decref(loc);
+		reply_errors(rep, errors);
+		return NULL;
+	}
+	j = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
+	if (j != NULL)
+		return j;
+	/* FastAPI: 422 json_invalid with the byte position of the error */
+	errors = json_array();
+	loc = json_pack("[s,I]", "body", (json_int_t) jerr.position);
+	verr_add(errors, loc, NULL, "json_invalid", "JSON decode error", NULL,
+			 json_pack("{s:s}", "error", jerr.text));
+	json_decref(loc);
+	reply_errors(rep, errors);
+	return NULL;
+}

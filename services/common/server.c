@@ -1,0 +1,697 @@
+/*
+ * server.c — libmicrohttpd wiring shared by the services.
+ *
+ * Threading: MHD runs MLPIPE_THREADS pool threads, each with its own epoll
+ * set; handlers run on those threads and may block on PostgreSQL (each
+ * thread has its own connection, see db.c).
+ *
+ * Request life: the first callback matches the route and decides early what
+ * cannot succeed (unknown route, wrong method, bad token, declared body too
+ * large) so that such bodies are discarded instead of buffered; later
+ * callbacks append body bytes up to the route's limit; the last one answers.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "metrics.h"
+#include "service.h"
+
+#define DEFAULT_MAX_BODY (1024UL * 1024)
+#define DEFAULT_MAX_UPLOAD (64UL * 1024 * 1024)
+#define SHUTDOWN_GRACE_SECONDS 20
+
+struct config
+{
+	const char *host;
+	unsigned	port;
+	const char *token;
+	size_t		max_body;
+	size_t		max_upload;
+	unsigned	threads;
+};
+
+static const struct service *svc;
+static struct config cfg;
+static atomic_int inflight;
+
+/* status decided in the first callback, before the body arrives */
+enum early
+{
+	EARLY_NONE = 0,
+	EARLY_NOT_FOUND,
+	EARLY_METHOD,
+	EARLY_AUTH_MISSING,
+	EARLY_AUTH_WRONG,
+	EARLY_TOO_LARGE
+};
+
+struct req_ctx
+{
+	struct timespec start;
+	const struct route *route;
+	struct request req;
+	enum early early;
+	char	   *body;
+	size_t		len;
+	size_t		cap;
+	size_t		limit;
+};
+
+/* ---- built-in routes ---------------------------------------------------- */
+
+static void
+handle_healthz(struct request *req, struct reply *rep)
+{
+	(void) req;
+	reply_json(rep, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void
+handle_readyz(struct request *req, struct reply *rep)
+{
+	struct db_error err;
+
+	(void) req;
+	if (db_ping(&err))
+		reply_json(rep, 200, json_pack("{s:s,s:s}", "status", "ready", "database", "ok"));
+	else
+		reply_json(rep, 503, json_pack("{s:s}", "detail", "Database unavailable"));
+}
+
+static void
+handle_metrics(struct request *req, struct reply *rep)
+{
+	size_t		len = 0;
+	char	   *text = metrics_render(&len);
+
+	(void) req;
+	if (text == NULL)
+	{
+		reply_detail(rep, 500, "Internal Server Error");
+		return;
+	}
+	reply_clear(rep);
+	rep->status = 200;
+	rep->body = text;
+	rep->body_len = len;
+	rep->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static const struct route builtin_routes[] = {
+	{"GET", "/healthz", handle_healthz, 0},
+	{"GET", "/readyz", handle_readyz, 0},
+	{"GET", "/metrics", handle_metrics, 0},
+};
+#define NBUILTIN (sizeof(builtin_routes) / sizeof(builtin_routes[0]))
+
+/* ---- routing ------------------------------------------------------------ */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes [s, s+n) into a new string; NULL on bad escapes or NUL. */
+static char *
+segment_decode(const char *s, size_t n)
+{
+	char	   *out = malloc(n + 1);
+	size_t		o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+	{
+		if (s[i] == '%')
+		{
+			int			a = i + 2 < n ? hexval(s[i + 1]) : -1;
+			int			b = i + 2 < n ? hexval(s[i + 2]) : -1;
+
+			/* a truncated escape, a bad digit or an encoded NUL: refuse */
+			if (a < 0 || b < 0 || (a == 0 && b == 0))
+			{
+				free(out);
+				return NULL;
+			}
+			out[o++] = (char) (a * 16 + b);
+			i += 2;
+		}
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * Does path match pattern?  {x} matches one non-empty segment, which is
+ * decoded into params.  Returns 1 on match (params filled), 0 otherwise.
+ */
+static int
+route_match(const char *pattern, const char *path, char **params, int *nparams)
+{
+	const char *p = pattern;
+	const char *u = path;
+
+	*nparams = 0;
+	while (*p && *u)
+	{
+		if (*p == '{')
+		{
+			const char *seg_end = strchr(u, '/');
+			size_t		n = seg_end ? (size_t) (seg_end - u) : strlen(u);
+			char	   *v;
+
+			if (n == 0 || *nparams == ROUTE_MAX_PARAMS)
+				goto fail;
+			v = segment_decode(u, n);
+			if (v == NULL)
+				goto fail;
+			params[(*nparams)++] = v;
+			p = strchr(p, '}');
+			if (p == NULL)
+				goto fail;
+			p++;
+			u += n;
+		}
+		else if (*p++ != *u++)
+			goto fail;
+	}
+	if (*p == '\0' && *u == '\0')
+		return 1;
+fail:
+	for (int i = 0; i < *nparams; i++)
+		free(params[i]);
+	*nparams = 0;
+	return 0;
+}
+
+/* Finds the route for (method, path); sets early on 404/405. */
+static const struct route *
+find_route(const char *method, const char *path, struct request *req, enum early *early)
+{
+	int			path_known = 0;
+
+	for (size_t pass = 0; pass < 2; pass++)
+	{
+		const struct route *table = pass == 0 ? builtin_routes : svc->routes;
+		size_t		n = pass == 0 ? NBUILTIN : svc->nroutes;
+
+		for (size_t i = 0; i < n; i++)
+		{
+			char	   *params[ROUTE_MAX_PARAMS];
+			int			nparams;
+
+			if (!route_match(table[i].pattern, path, params, &nparams))
+				continue;
+			if (strcmp(table[i].method, method) != 0)
+			{
+				path_known = 1;
+				for (int k = 0; k < nparams; k++)
+					free(params[k]);
+				continue;
+			}
+			memcpy(req->params, params, sizeof(params));
+			req->nparams = nparams;
+			return &table[i];
+		}
+	}
+	*early = path_known ? EARLY_METHOD : EARLY_NOT_FOUND;
+	return NULL;
+}
+
+/* ---- auth --------------------------------------------------------------- */
+
+/* Compares without an early exit, so timing does not reveal the token. */
+static int
+token_equal(const char *given, const char *expected)
+{
+	size_t		gl = strlen(given);
+	size_t		el = strlen(expected);
+	unsigned char diff = gl != el;
+
+	for (size_t i = 0; i < el; i++)
+		diff |= (unsigned char) given[i < gl ? i : 0] ^ (unsigned char) expected[i];
+	return diff == 0;
+}
+
+static enum early
+check_auth(struct MHD_Connection *conn)
+{
+	const char *h;
+
+	if (cfg.token == NULL)
+		return EARLY_NONE;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return EARLY_AUTH_MISSING;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return token_equal(h, cfg.token) ? EARLY_NONE : EARLY_AUTH_WRONG;
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void
+log_request(const char *method, const char *path, unsigned status, double ms)
+{
+	struct timespec now;
+	struct tm	tm;
+	char		ts[64];
+	json_t	   *line;
+	char	   *text;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), 16, ".%03dZ", (int) (now.tv_nsec / 1000000));
+	line = json_pack("{s:s,s:s,s:s,s:s%,s:i,s:f}", "ts", ts, "service", svc->name,
+					 "method", method, "path", path, strlen(path), "status", (int) status,
+					 "duration_ms", ms);
+	if (line == NULL)
+		return;
+	text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(line);
+	if (text)
+	{
+		/* one fprintf per line keeps lines from different threads apart */
+		fprintf(stderr, "%s\n", text);
+		free(text);
+	}
+}
+
+/* ---- MHD callbacks ------------------------------------------------------ */
+
+static double
+elapsed_seconds(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *conn, struct req_ctx *ctx, struct reply *rep)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned	status = rep->status ? rep->status : 500;
+	double		secs;
+
+	if (rep->body == NULL)
+		reply_detail(rep, 500, "Internal Server Error");
+	status = rep->status;
+	resp = MHD_create_response_from_buffer(rep->body_len, rep->body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+	{
+		reply_clear(rep);
+		return MHD_NO;
+	}
+	rep->body = NULL;			/* now owned by MHD */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+							rep->content_type ? rep->content_type : "application/json");
+	if (rep->disposition)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, rep->disposition);
+	if (status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (status == 405)
+	{
+		char		allow[64] = "";
+
+		/* every method registered for this path */
+		for (size_t pass = 0; pass < 2; pass++)
+		{
+			const struct route *table = pass == 0 ? builtin_routes : svc->routes;
+			size_t		n = pass == 0 ? NBUILTIN : svc->nroutes;
+
+			for (size_t i = 0; i < n; i++)
+			{
+				char	   *params[ROUTE_MAX_PARAMS];
+				int			np;
+
+				if (!route_match(table[i].pattern, ctx->req.path, params, &np))
+					continue;
+				for (int k = 0; k < np; k++)
+					free(params[k]);
+				if (strlen(allow) + strlen(table[i].method) + 3 < sizeof(allow))
+				{
+					if (allow[0])
+						strcat(allow, ", ");
+					strcat(allow, table[i].method);
+				}
+			}
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	}
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	reply_clear(rep);
+
+	secs = elapsed_seconds(&ctx->start);
+	metrics_observe(ctx->route ? ctx->route->pattern : "unmatched", status, secs);
+	log_request(ctx->req.method, ctx->req.path, status, secs * 1000.0);
+	return ret;
+}
+
+static void
+answer_early(struct req_ctx *ctx, struct reply *rep)
+{
+	switch (ctx->early)
+	{
+		case EARLY_NOT_FOUND:
+			reply_detail(rep, 404, "Not Found");
+			break;
+		case EARLY_METHOD:
+			reply_detail(rep, 405, "Method Not Allowed");
+			break;
+		case EARLY_AUTH_MISSING:
+			reply_detail(rep, 401, "Not authenticated");
+			break;
+		case EARLY_AUTH_WRONG:
+			reply_detail(rep, 401, "Invalid token");
+			break;
+		case EARLY_TOO_LARGE:
+			reply_detail(rep, 413, "Request body too large (limit %zu bytes)", ctx->limit);
+			break;
+		case EARLY_NONE:
+			break;
+	}
+}
+
+static int
+body_append(struct req_ctx *ctx, const char *data, size_t n)
+{
+	if (n > ctx->limit - ctx->len)
+		return -1;
+	if (ctx->len + n + 1 > ctx->cap)
+	{
+		size_t		ncap = ctx->cap ? ctx->cap : 16384;
+		char	   *p;
+
+		while (ncap < ctx->len + n + 1)
+			ncap *= 2;
+		if (ncap > ctx->limit + 1)
+			ncap = ctx->limit + 1;
+		p = realloc(ctx->body, ncap);
+		if (p == NULL)
+			return -1;
+		ctx->body = p;
+		ctx->cap = ncap;
+	}
+	memcpy(ctx->body + ctx->len, data, n);
+	ctx->len += n;
+	ctx->body[ctx->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+		   const char *method, const char *version, const char *upload_data,
+		   size_t *upload_data_size, void **con_cls)
+{
+	struct req_ctx *ctx = *con_cls;
+	struct reply rep = {0};
+
+	(void) cls;
+	(void) version;
+	if (ctx == NULL)
+	{
+		const char *cl;
+
+		ctx = calloc(1, sizeof(*ctx));
+		if (ctx == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		ctx->req.method = method;
+		ctx->req.path = url;
+		ctx->req.conn = conn;
+		*con_cls = ctx;
+		atomic_fetch_add(&inflight, 1);
+
+		ctx->route = find_route(method, url, &ctx->req, &ctx->early);
+		ctx->limit = ctx->route && (ctx->route->flags & ROUTE_UPLOAD) ? cfg.max_upload : cfg.max_body;
+		if (ctx->route && (ctx->route->flags & ROUTE_AUTH))
+			ctx->early = check_auth(conn);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (ctx->early == EARLY_NONE && cl && strtoull(cl, NULL, 10) > ctx->limit)
+			ctx->early = EARLY_TOO_LARGE;
+
+		/*
+		 * A client waiting for "100 Continue" has sent nothing yet: answer
+		 * now rather than make it upload a body we will throw away.
+		 */
+		if (ctx->early != EARLY_NONE &&
+			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT))
+		{
+			answer_early(ctx, &rep);
+			return send_reply(conn, ctx, &rep);
+		}
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0)
+	{
+		if (ctx->early == EARLY_NONE && body_append(ctx, upload_data, *upload_data_size) != 0)
+		{
+			ctx->early = EARLY_TOO_LARGE;
+			free(ctx->body);
+			ctx->body = NULL;
+			ctx->len = ctx->cap = 0;
+		}
+		*upload_data_size = 0;	/* consumed (or discarded) */
+		return MHD_YES;
+	}
+
+	if (ctx->early != EARLY_NONE)
+		answer_early(ctx, &rep);
+	else
+	{
+		ctx->req.body = ctx->body ? ctx->body : "";
+		ctx->req.body_len = ctx->len;
+		ctx->route->handler(&ctx->req, &rep);
+	}
+	return send_reply(conn, ctx, &rep);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req_ctx *ctx = *con_cls;
+
+	(void) cls;
+	(void) conn;
+	(void) toe;
+	if (ctx == NULL)
+		return;
+	for (int i = 0; i < ctx->req.nparams; i++)
+		free(ctx->req.params[i]);
+	free(ctx->body);
+	free(ctx);
+	*con_cls = NULL;
+	atomic_fetch_sub(&inflight, 1);
+}
+
+/* Keep the path raw: route_match decodes each segment, so %2F stays inside one. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void) cls;
+	(void) c;
+	return strlen(s);
+}
+
+const char *
+request_header(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- configuration and main ------------------------------------------- */
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: %s [--help]\n"
+			"%s\n\n"
+			"Configuration comes only from the environment:\n"
+			"  DATABASE_URL        libpq connection string or URI; when unset libpq's\n"
+			"                      PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD... apply\n"
+			"  HOST                address to listen on (default 127.0.0.1)\n"
+			"  PORT                port to listen on (default %u)\n"
+			"  MLPIPE_API_TOKEN    when set, changing endpoints need\n"
+			"                      'Authorization: Bearer <token>'\n"
+			"  MLPIPE_MAX_BODY     largest JSON body in bytes (default %lu)\n"
+			"  MLPIPE_MAX_UPLOAD   largest model upload in bytes (default %lu)\n"
+			"  MLPIPE_THREADS      worker threads (default: number of cores)\n"
+			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz and /metrics\n"
+			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n",
+			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD);
+}
+
+static int
+env_number(const char *name, unsigned long long def, unsigned long long min,
+		   unsigned long long max, unsigned long long *out)
+{
+	const char *v = getenv(name);
+	char	   *end;
+	unsigned long long x;
+
+	if (v == NULL || *v == '\0')
+	{
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end != '\0' || x < min || x > max || v[0] == '-')
+	{
+		fprintf(stderr, "%s: %s must be a number between %llu and %llu\n",
+				svc->name, name, min, max);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int
+read_config(void)
+{
+	unsigned long long v;
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	cfg.host = getenv("HOST");
+	if (cfg.host == NULL || *cfg.host == '\0')
+		cfg.host = "127.0.0.1";
+	if (env_number("PORT", svc->default_port, 1, 65535, &v) != 0)
+		return -1;
+	cfg.port = (unsigned) v;
+	cfg.token = getenv("MLPIPE_API_TOKEN");
+	if (cfg.token && *cfg.token == '\0')
+		cfg.token = NULL;
+	if (env_number("MLPIPE_MAX_BODY", DEFAULT_MAX_BODY, 1, 1ULL << 32, &v) != 0)
+		return -1;
+	cfg.max_body = v;
+	if (env_number("MLPIPE_MAX_UPLOAD", DEFAULT_MAX_UPLOAD, 1, 1ULL << 32, &v) != 0)
+		return -1;
+	cfg.max_upload = v;
+	if (env_number("MLPIPE_THREADS", cores > 0 ? (unsigned long long) cores : 1, 1, 1024, &v) != 0)
+		return -1;
+	cfg.threads = (unsigned) v;
+	return 0;
+}
+
+int
+service_main(const struct service *service, int argc, char **argv)
+{
+	struct addrinfo hints = {0};
+	struct addrinfo *ai = NULL;
+	char		portstr[8];
+	struct MHD_Daemon *d;
+	sigset_t	sigs;
+	int			sig = 0;
+	unsigned	flags;
+
+	svc = service;
+	for (int i = 1; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		{
+			usage(stdout);
+			return 0;
+		}
+		fprintf(stderr, "%s: unknown argument '%s'\n", svc->name, argv[i]);
+		usage(stderr);
+		return 2;
+	}
+	if (read_config() != 0)
+		return 2;
+	if (db_init(svc->name, svc->statements, (int) svc->nstatements) != 0)
+		return 2;
+
+	snprintf(portstr, sizeof(portstr), "%u", cfg.port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(cfg.host, portstr, &hints, &ai) != 0 || ai == NULL)
+	{
+		fprintf(stderr, "%s: cannot resolve HOST '%s'\n", svc->name, cfg.host);
+		return 2;
+	}
+
+	/* workers inherit this mask; only the main thread takes the signals */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	d = MHD_start_daemon(flags, (uint16_t) cfg.port, NULL, NULL, on_request, NULL,
+						 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+						 MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
+						 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+						 MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60,
+						 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+						 MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+						 MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (d == NULL)
+	{
+		fprintf(stderr, "%s: cannot listen on %s:%u: %s\n", svc->name, cfg.host,
+				cfg.port, strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"listening\",\"host\":\"%s\",\"port\":%u,\"threads\":%u}\n",
+			svc->name, cfg.host, cfg.port, cfg.threads);
+
+	sigwait(&sigs, &sig);
+
+	/*
+	 * Stop accepting, let requests in flight finish (bounded), then stop.
+	 * MHD_stop_daemon alone would cut responses still being written.
+	 */
+	{
+		MHD_socket	lsock = MHD_quiesce_daemon(d);
+
+		if (lsock != MHD_INVALID_SOCKET)
+			close(lsock);
+	}
+	for (int waited = 0; atomic_load(&inflight) > 0 && waited < SHUTDOWN_GRACE_SECONDS * 10; waited++)
+	{
+		struct timespec ts = {0, 100 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(d);
+	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d}\n",
+			svc->name, sig);
+	return 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * service.h — the one HTTP serving layer shared by the three mlpipe services.
+ *
+ * A service is a table of routes plus a table of prepared SQL statements.
+ * service_main() reads the environment, starts libmicrohttpd with its own
+ * thread pool, buffers request bodies within limits, checks the bearer token
+ * of changing routes, calls the route's handler with the decoded path
+ * parameters, sends its reply, logs one JSON line and records metrics.
+ * /healthz, /readyz and /metrics are added to every service here.
+ */
+#ifndef MLPIPE_SERVICE_H
+#define MLPIPE_SERVICE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "db.h"
+
+struct MHD_Connection;
+
+#define ROUTE_MAX_PARAMS 4
+
+/* Route flags */
+#define ROUTE_AUTH   0x1	/* changing endpoint: needs the bearer token when set */
+#define ROUTE_UPLOAD 0x2	/* body limit is MLPIPE_MAX_UPLOAD instead of MLPIPE_MAX_BODY */
+
+struct request
+{
+	const char *method;
+	const char *path;			/* path as received, without the query */
+	char	   *params[ROUTE_MAX_PARAMS];	/* percent-decoded {name} segments */
+	int			nparams;
+	const char *body;			/* NUL-terminated copy; may contain NULs */
+	size_t		body_len;
+	struct MHD_Connection *conn;
+};
+
+struct reply
+{
+	unsigned	status;
+	char	   *body;			/* malloc'd, owned by the reply */
+	size_t		body_len;
+	const char *content_type;	/* NULL means application/json */
+	char	   *disposition;	/* malloc'd Content-Disposition value, or NULL */
+};
+
+typedef void (*route_handler) (struct request *req, struct reply *rep);
+
+struct route
+{
+	const char *method;			/* "GET", "POST", "DELETE" */
+	const char *pattern;		/* "/get_model_info/{name}/{version}"; also the metrics label */
+	route_handler handler;
+	int			flags;
+};
+
+struct service
+{
+	const char *name;			/* program name, e.g. "mlpipe-registry" */
+	const char *summary;		/* one line for --help */
+	unsigned	default_port;
+	const struct route *routes;
+	size_t		nroutes;
+	const struct db_statement *statements;
+	size_t		nstatements;
+};
+
+int			service_main(const struct service *svc, int argc, char **argv);
+
+/* Header lookup (case-insensitive), NULL when absent. */
+const char *request_header(const struct request *req, const char *name);
+
+/*
+ * Parses the body as JSON.  On failure fills rep with FastAPI's 422
+ * (json_invalid, or missing for an empty body) and returns NULL.
+ */
+json_t	   *request_json(const struct request *req, struct reply *rep);
+
+/* Replies; each replaces whatever rep held.  reply_json steals j. */
+void		reply_json(struct reply *rep, unsigned status, json_t *j);
+void		reply_detail(struct reply *rep, unsigned status, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+void		reply_errors(struct reply *rep, json_t *errors);	/* 422, steals */
+void		reply_db_error(struct reply *rep, const struct db_error *err);
+void		reply_bytes(struct reply *rep, unsigned status, const char *data, size_t len);
+void		reply_clear(struct reply *rep);
+
+#endif

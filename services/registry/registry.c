@@ -1,0 +1,388 @@
+/*
+ * registry.c — mlpipe-registry, the model registry service (port 8000).
+ *
+ * Models are rows of mlpipe.models, written and read through the extension's
+ * mlpipe_* functions: this service only checks the form, sniffs the upload
+ * and maps SQLSTATEs to the old pipeline's status codes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "multipart.h"
+#include "service.h"
+#include "validate.h"
+
+enum
+{
+	ST_REGISTER,
+	ST_INFO,
+	ST_LIST,
+	ST_ARTIFACT,
+	ST_REMOVE
+};
+
+static const struct db_statement statements[] = {
+	[ST_REGISTER] = {"register",
+		"SELECT mlpipe_register_model($1::text, $2::text, $3::bytea, $4::jsonb, $5::jsonb, $6::jsonb)::text",
+	6, 0},
+	[ST_INFO] = {"info", "SELECT mlpipe_model_info($1::text, $2::text)::text", 2, 1},
+	[ST_LIST] = {"list", "SELECT mlpipe_list_models()::text", 0, 1},
+	[ST_ARTIFACT] = {"artifact", "SELECT mlpipe_model_artifact($1::text, $2::text)", 2, 1},
+	[ST_REMOVE] = {"remove", "SELECT mlpipe_remove_model($1::text, $2::text)::text", 2, 0},
+};
+
+static const char *const json_fields[] = {
+	"standardization_params", "model_params", "additional_metadata"
+};
+
+#define EXPORT_HINT \
+	"Only XGBoost JSON models are accepted. Pickle and joblib files are refused " \
+	"because loading them runs arbitrary code. Export the model with " \
+	"booster.save_model(\"model.json\") (for the scikit-learn wrapper: " \
+	"model.get_booster().save_model(\"model.json\")) and upload that file."
+
+/*
+ * Runs a statement that returns one jsonb text column and parses it.
+ * NULL with rep filled on error (a NULL row means unknown model: 404).
+ */
+static json_t *
+query_json(int stmt, const char *const *values, struct reply *rep, const char *name,
+		   const char *version)
+{
+	struct db_error err;
+	PGresult   *res = db_exec(stmt, values, NULL, NULL, 0, &err);
+	json_t	   *j;
+
+	if (res == NULL)
+	{
+		reply_db_error(rep, &err);
+		return NULL;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		if (version)
+			reply_detail(rep, 404, "Model %s version %s not found", name, version);
+		else
+			reply_detail(rep, 404, "Model %s not found", name);
+		return NULL;
+	}
+	j = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
+	PQclear(res);
+	if (j == NULL)
+		reply_detail(rep, 500, "Internal Server Error");
+	return j;
+}
+
+/* A name or version usable in a URL path segment and a file name. */
+static int
+check_identifier(const char *field, const struct mp_part *part, json_t *errors, char **out)
+{
+	json_t	   *loc = loc_make("body", NULL);
+	int			ok = 1;
+
+	if (part->len == 0)
+	{
+		verr_add(errors, loc, field, "string_too_short",
+				 "String should have at least 1 character", NULL,
+				 json_pack("{s:i}", "min_length", 1));
+		ok = 0;
+	}
+	else if (part->len > 200)
+	{
+		verr_add(errors, loc, field, "string_too_long",
+				 "String should have at most 200 characters", NULL,
+				 json_pack("{s:i}", "max_length", 200));
+		ok = 0;
+	}
+	else
+	{
+		for (size_t i = 0; i < part->len; i++)
+		{
+			unsigned char c = (unsigned char) part->data[i];
+
+			if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
+			{
+				verr_add(errors, loc, field, "string_pattern_mismatch",
+						 "String should not contain '/', '\\' or control characters",
+						 NULL, NULL);
+				ok = 0;
+				break;
+			}
+		}
+	}
+	json_decref(loc);
+	if (ok)
+		*out = strndup(part->data, part->len);
+	return ok;
+}
+
+/* The first bytes decide: pickle (0x80), zip/joblib, UBJSON or any non-JSON. */
+static int
+looks_like_json_model(const char *data, size_t len)
+{
+	size_t		i = 0;
+
+	if (len >= 3 && (unsigned char) data[0] == 0xEF && (unsigned char) data[1] == 0xBB &&
+		(unsigned char) data[2] == 0xBF)
+		i = 3;					/* UTF-8 BOM */
+	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+		i++;
+	if (i >= len || data[i] != '{')
+		return 0;
+	/* XGBoost UBJSON also starts with '{' but is followed by a type marker */
+	for (i++; i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'); i++)
+		;
+	return i < len && (data[i] == '"' || data[i] == '}');
+}
+
+static void
+handle_register(struct request *req, struct reply *rep)
+{
+	static const char *const required[] = {
+		"model_name", "version", "standardization_params", "model_params", "model_file"
+	};
+	char		boundary[MULTIPART_MAX_BOUNDARY + 1];
+	struct multipart mp;
+	json_t	   *errors;
+	json_t	   *loc;
+	const struct mp_part *file;
+	char	   *name = NULL;
+	char	   *version = NULL;
+	char	   *jsontext[3] = {NULL, NULL, NULL};
+	const char *values[6];
+	int			lengths[6] = {0};
+	int			formats[6] = {0};
+	struct db_error err;
+	PGresult   *res;
+	json_t	   *info;
+
+	memset(&mp, 0, sizeof(mp));
+	if (multipart_boundary(request_header(req, "Content-Type"), boundary, sizeof(boundary)) == 0)
+	{
+		if (multipart_parse(req->body, req->body_len, boundary, &mp) != 0)
+		{
+			reply_detail(rep, 400, "There was an error parsing the body");
+			return;
+		}
+	}
+	/* no multipart body at all: every field is missing, as FastAPI says */
+
+	errors = json_array();
+	loc = loc_make("body", NULL);
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (multipart_find(&mp, required[i]) == NULL)
+			verr_add(errors, loc, required[i], "missing", "Field required", json_null(), NULL);
+	if (json_array_size(errors) == 0)
+	{
+		check_identifier("model_name", multipart_find(&mp, "model_name"), errors, &name);
+		check_identifier("version", multipart_find(&mp, "version"), errors, &version);
+		for (int i = 0; i < 3; i++)
+		{
+			const struct mp_part *p = multipart_find(&mp, json_fields[i]);
+			json_error_t jerr;
+			json_t	   *j;
+
+			if (p == NULL)		/* additional_metadata is optional */
+			{
+				jsontext[i] = strdup("{}");
+				continue;
+			}
+			j = json_loadb(p->data, p->len, JSON_DECODE_ANY, &jerr);
+			if (j == NULL)
+			{
+				char		msg[300];
+
+				snprintf(msg, sizeof(msg), "Invalid JSON: %s", jerr.text);
+				verr_add(errors, loc, json_fields[i], "json_invalid", msg, NULL,
+						 json_pack("{s:s}", "error", jerr.text));
+				continue;
+			}
+			if (!json_is_object(j))
+				verr_add(errors, loc, json_fields[i], "dict_type",
+						 "Input should be a valid dictionary", j, NULL);
+			else
+				jsontext[i] = json_dumps(j, JSON_COMPACT);
+			json_decref(j);
+		}
+	}
+	json_decref(loc);
+	if (json_array_size(errors) > 0)
+	{
+		reply_errors(rep, errors);
+		goto done;
+	}
+	json_decref(errors);
+
+	file = multipart_find(&mp, "model_file");
+	if (!looks_like_json_model(file->data, file->len))
+	{
+		reply_detail(rep, 415, EXPORT_HINT);
+		goto done;
+	}
+
+	values[0] = name;
+	values[1] = version;
+	values[2] = file->data;
+	lengths[2] = (int) file->len;
+	formats[2] = 1;				/* bytea sent binary: no escaping of 64 MiB */
+	for (int i = 0; i < 3; i++)
+		values[3 + i] = jsontext[i];
+	res = db_exec(ST_REGISTER, values, lengths, formats, 0, &err);
+	if (res == NULL)
+	{
+		if (err.http_status == 415)
+			reply_detail(rep, 415, "%s " EXPORT_HINT, err.message);
+		else if (err.http_status == 409)
+			reply_detail(rep, 409, "Model %s version %s already exists", name, version);
+		else
+			reply_db_error(rep, &err);
+		goto done;
+	}
+	info = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
+	PQclear(res);
+	if (!json_is_object(info))
+	{
+		json_decref(info);
+		info = json_object();
+	}
+	{
+		char		msg[512];
+
+		snprintf(msg, sizeof(msg), "Model %s version %s registered successfully", name, version);
+		/* "message" first, then the info keys, like the old service */
+		json_t	   *out = json_pack("{s:s}", "message", msg);
+
+		json_object_update(out, info);
+		json_decref(info);
+		reply_json(rep, 200, out);
+	}
+
+done:
+	free(name);
+	free(version);
+	for (int i = 0; i < 3; i++)
+		free(jsontext[i]);
+	multipart_free(&mp);
+}
+
+static void
+handle_model_info(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+	json_t	   *info = query_json(ST_INFO, values, rep, values[0], values[1]);
+
+	if (info)
+		reply_json(rep, 200, info);
+}
+
+static void
+handle_latest_info(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], NULL};
+	json_t	   *info = query_json(ST_INFO, values, rep, values[0], NULL);
+
+	if (info)
+		reply_json(rep, 200, info);
+}
+
+static void
+handle_list(struct request *req, struct reply *rep)
+{
+	json_t	   *list;
+
+	(void) req;
+	list = query_json(ST_LIST, NULL, rep, "", NULL);
+	if (list)
+		reply_json(rep, 200, list);
+	else if (rep->status == 404)
+		reply_json(rep, 200, json_array());	/* NULL list: nothing registered */
+}
+
+/* Keeps a download file name to [A-Za-z0-9._-]. */
+static void
+safe_filename_part(char *dst, size_t dstsz, const char *src)
+{
+	size_t		o = 0;
+
+	for (; *src && o + 1 < dstsz; src++)
+	{
+		char		c = *src;
+		int			ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+
+		dst[o++] = ok ? c : '_';
+	}
+	dst[o] = '\0';
+}
+
+static void
+handle_get_model(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+	struct db_error err;
+	PGresult   *res = db_exec(ST_ARTIFACT, values, NULL, NULL, 1, &err);
+	char		n[128],
+				v[64];
+	char		disp[256];
+
+	if (res == NULL)
+	{
+		reply_db_error(rep, &err);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		reply_detail(rep, 404, "Model %s version %s not found", values[0], values[1]);
+		return;
+	}
+	reply_bytes(rep, 200, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
+	PQclear(res);
+	safe_filename_part(n, sizeof(n), values[0]);
+	safe_filename_part(v, sizeof(v), values[1]);
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s_%s.json\"", n, v);
+	rep->disposition = strdup(disp);
+}
+
+static void
+handle_remove(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+	json_t	   *info = query_json(ST_REMOVE, values, rep, values[0], values[1]);
+	char		msg[512];
+	json_t	   *out;
+
+	if (info == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "Model %s version %s removed successfully", values[0], values[1]);
+	out = json_pack("{s:s}", "message", msg);
+	if (json_is_object(info))
+		json_object_update(out, info);
+	json_decref(info);
+	reply_json(rep, 200, out);
+}
+
+static const struct route routes[] = {
+	{"POST", "/register_model", handle_register, ROUTE_AUTH | ROUTE_UPLOAD},
+	{"GET", "/get_model_info/{name}/{version}", handle_model_info, 0},
+	{"GET", "/get_latest_model_info/{name}", handle_latest_info, 0},
+	{"GET", "/list_models", handle_list, 0},
+	{"GET", "/get_model/{name}/{version}", handle_get_model, 0},
+	{"DELETE", "/remove_model/{name}/{version}", handle_remove, ROUTE_AUTH},
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct service svc = {
+		"mlpipe-registry",
+		"mlpipe model registry: register, list, download and remove XGBoost JSON models.",
+		8000,
+		routes, sizeof(routes) / sizeof(routes[0]),
+		statements, sizeof(statements) / sizeof(statements[0]),
+	};
+
+	return service_main(&svc, argc, argv);
+}
