@@ -24,7 +24,9 @@ dbname=${MLPIPE_PGDATABASE:-mlpipe}
 pgbin=${MLPIPE_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 # Debian's pg_config lives in /usr/bin and reports /usr/lib/postgresql/15/bin
 [ -x "$pgbin/pg_ctl" ] || pgbin=/usr/lib/postgresql/15/bin
-home="$top/var/$name"
+link="$top/var/$name"
+# the cluster's real directory: var/NAME, or where var/NAME links to
+home=$(readlink -f "$link" 2>/dev/null || echo "$link")
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
 
@@ -41,17 +43,18 @@ as_server_user() {
 # "postgres"; then the cluster lives in /tmp and var/NAME links to it.
 prepare_home() {
 	mkdir -p "$top/var"
-	if [ -e "$home" ]; then return; fi
+	if [ -e "$link" ]; then return; fi
 	if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$top/var"; then
 		local real
 		real=$(mktemp -d "/tmp/mlpipe-$name.XXXXXX")
 		chmod 755 "$real"
-		ln -s "$real" "$home"
+		ln -s "$real" "$link"
 		echo "pg.sh: $top is not reachable by user postgres; the cluster lives in $real (var/$name links to it)"
+		home=$real
 	else
 		mkdir -p "$home"
 	fi
-	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$(readlink -f "$home")"; fi
+	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$home"; fi
 }
 
 export PGHOST="$home/sock" PGPORT="$port" PGUSER=postgres PGDATABASE="$dbname"
@@ -121,8 +124,7 @@ cmd_status() {
 
 cmd_destroy() {
 	cmd_stop
-	if [ -L "$home" ]; then rm -rf "$(readlink -f "$home")"; fi
-	rm -rf "$home"
+	rm -rf "$home" "$link"
 	echo "pg.sh: removed var/$name"
 }
 
