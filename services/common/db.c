@@ -106,7 +106,8 @@ db_http_status(const char *sqlstate)
 		return 415;
 	if (strcmp(sqlstate, "22023") == 0 || strcmp(sqlstate, "22P02") == 0 ||
 		strcmp(sqlstate, "22007") == 0 || strcmp(sqlstate, "22008") == 0 ||
-		strcmp(sqlstate, "22003") == 0 || strcmp(sqlstate, "22004") == 0)
+		strcmp(sqlstate, "22003") == 0 || strcmp(sqlstate, "22004") == 0 ||
+		strcmp(sqlstate, "23514") == 0) /* check_violation: a value out of range */
 		return 422;
 	if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P0", 4) == 0 ||
 		strcmp(sqlstate, "53300") == 0) /* too_many_connections */

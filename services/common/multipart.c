@@ -166,6 +166,33 @@ parse_part_headers(const char *p, const char *end, struct mp_part *part)
 	return part->name ? 0 : -1;
 }
 
+/*
+ * The next real delimiter at or after p: CRLF--boundary followed by "--" or
+ * by optional padding and CRLF.  Anything else that merely starts like one
+ * (a boundary that is a prefix of a longer line) is data.
+ */
+static const char *
+find_delimiter(const char *p, const char *end, const char *delim, size_t dlen)
+{
+	while (p < end)
+	{
+		const char *d = memmem(p, end - p, delim, dlen);
+		const char *q;
+
+		if (d == NULL)
+			return NULL;
+		q = d + dlen;
+		if (end - q >= 2 && q[0] == '-' && q[1] == '-')
+			return d;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q >= 2 && q[0] == '\r' && q[1] == '\n')
+			return d;
+		p = d + 1;
+	}
+	return NULL;
+}
+
 int
 multipart_parse(const char *body, size_t len, const char *boundary, struct multipart *mp)
 {
@@ -223,7 +250,7 @@ multipart_parse(const char *body, size_t len, const char *boundary, struct multi
 		if (parse_part_headers(p, hdr_end, part) != 0)
 			goto bad;
 		p = hdr_end + 2;
-		data_end = memmem(p, end - p, delim, dlen);
+		data_end = find_delimiter(p, end, delim, dlen);
 		if (data_end == NULL)
 			goto bad;
 		part->data = p;

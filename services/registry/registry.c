@@ -75,42 +75,34 @@ query_json(int stmt, const char *const *values, struct reply *rep, const char *n
 	return j;
 }
 
-/* A name or version usable in a URL path segment and a file name. */
+/*
+ * A name or version: the same patterns as the CHECK constraints of
+ * mlpipe.models, so the client gets a 422 naming the field instead of a
+ * constraint violation, and the value is safe in URL paths and file names.
+ */
 static int
-check_identifier(const char *field, const struct mp_part *part, json_t *errors, char **out)
+check_identifier(const char *field, const struct mp_part *part, const char *pattern,
+				 const char *extra, size_t maxlen, json_t *errors, char **out)
 {
 	json_t	   *loc = loc_make("body", NULL);
-	int			ok = 1;
+	int			ok = part->len >= 1 && part->len <= maxlen;
 
-	if (part->len == 0)
+	for (size_t i = 0; ok && i < part->len; i++)
 	{
-		verr_add(errors, loc, field, "string_too_short",
-				 "String should have at least 1 character", NULL,
-				 json_pack("{s:i}", "min_length", 1));
-		ok = 0;
-	}
-	else if (part->len > 200)
-	{
-		verr_add(errors, loc, field, "string_too_long",
-				 "String should have at most 200 characters", NULL,
-				 json_pack("{s:i}", "max_length", 200));
-		ok = 0;
-	}
-	else
-	{
-		for (size_t i = 0; i < part->len; i++)
-		{
-			unsigned char c = (unsigned char) part->data[i];
+		char		c = part->data[i];
+		int			alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9');
 
-			if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
-			{
-				verr_add(errors, loc, field, "string_pattern_mismatch",
-						 "String should not contain '/', '\\' or control characters",
-						 NULL, NULL);
-				ok = 0;
-				break;
-			}
-		}
+		if (!alnum && (i == 0 || c == '\0' || strchr(extra, c) == NULL))
+			ok = 0;
+	}
+	if (!ok)
+	{
+		char		msg[160];
+
+		snprintf(msg, sizeof(msg), "String should match pattern '%s'", pattern);
+		verr_add(errors, loc, field, "string_pattern_mismatch", msg, NULL,
+				 json_pack("{s:s}", "pattern", pattern));
 	}
 	json_decref(loc);
 	if (ok)
@@ -176,8 +168,10 @@ handle_register(struct request *req, struct reply *rep)
 			verr_add(errors, loc, required[i], "missing", "Field required", json_null(), NULL);
 	if (json_array_size(errors) == 0)
 	{
-		check_identifier("model_name", multipart_find(&mp, "model_name"), errors, &name);
-		check_identifier("version", multipart_find(&mp, "version"), errors, &version);
+		check_identifier("model_name", multipart_find(&mp, "model_name"),
+						 "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", "_.-", 128, errors, &name);
+		check_identifier("version", multipart_find(&mp, "version"),
+						 "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$", "_.+-", 64, errors, &version);
 		for (int i = 0; i < 3; i++)
 		{
 			const struct mp_part *p = multipart_find(&mp, json_fields[i]);

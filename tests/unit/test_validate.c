@@ -1,0 +1,254 @@
+/*
+ * test_validate.c — unit tests of the raw_data validator, the ISO 8601
+ * checker and the FastAPI-style 422 builder (services/common/validate.c,
+ * reply.c).  Prints "N passed, M failed"; exits non-zero on any failure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+#include "validate.h"
+
+static int	passed,
+			failed;
+
+#define CHECK(cond, what) check((cond), (what), __LINE__)
+
+static void
+check(int ok, const char *what, int line)
+{
+	if (ok)
+		passed++;
+	else
+	{
+		failed++;
+		printf("FAIL line %d: %s\n", line, what);
+	}
+}
+
+static void
+test_iso8601(void)
+{
+	static const char *const good[] = {
+		"2023-11-22T19:16:58+03:00", "2023-11-22T19:16:58Z", "2023-11-22T19:16:58",
+		"2023-11-22", "2023-11-22 19:16:58", "2023-11-22T19:16", "2023-11-22T19:16:58.123456",
+		"2024-02-29T00:00:00-05:00", "2023-05-01T00:00:00+0530", "2023-05-01T00:00:00+05",
+		"2000-02-29", "2023-12-31T23:59:59.999999999z",
+	};
+	static const char *const bad[] = {
+		"", "garbage", "2023-13-01", "2023-02-29", "1900-02-29", "2023-04-31",
+		"2023-11-22T24:00:00", "2023-11-22T19:60", "2023-11-22T19:16:61",
+		"2023-11-22T19:16:58+16:00", "2023-11-22T19:16:58+03:60", "23-11-22",
+		"2023-11-22T", "2023-11-22T19:16:58.", "2023-11-22T19:16:58.1234567890",
+		"2023-11-22T19:16:58Zx", "2023-11-22T19:16:58 +03:00", "2023/11/22",
+		"0000-01-01", "2023-11-22Z", "2023-11-22T19:16:58+3", "2023-11-2",
+		"2023-11-22T19:16:58+03:00:00",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+	{
+		char		what[80];
+
+		snprintf(what, sizeof(what), "valid date %s", good[i]);
+		CHECK(iso8601_valid(good[i]), what);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		char		what[80];
+
+		snprintf(what, sizeof(what), "invalid date '%s'", bad[i]);
+		CHECK(!iso8601_valid(bad[i]), what);
+	}
+}
+
+/* Runs the validator on a JSON text; returns the error list (caller frees). */
+static json_t *
+run(const char *text, struct raw_purchase *rp)
+{
+	json_t	   *obj = json_loads(text, JSON_DECODE_ANY, NULL);
+	json_t	   *errors = json_array();
+	json_t	   *loc = loc_make("body", "purchase_data");
+
+	if (obj == NULL)
+	{
+		printf("bad test JSON: %s\n", text);
+		exit(2);
+	}
+	validate_raw_purchase(obj, loc, errors, rp);
+	json_decref(loc);
+	json_decref(obj);			/* strings in rp are dead now; tests copy first */
+	return errors;
+}
+
+/* Does errors hold exactly one item with this last loc element and type? */
+static int
+one_error(json_t *errors, const char *field, const char *type)
+{
+	json_t	   *e = json_array_get(errors, 0);
+	json_t	   *loc = json_object_get(e, "loc");
+	const char *last = json_string_value(json_array_get(loc, json_array_size(loc) - 1));
+
+	return json_array_size(errors) == 1 && last && strcmp(last, field) == 0 &&
+		strcmp(json_string_value(json_array_get(loc, 0)), "body") == 0 &&
+		strcmp(json_string_value(json_object_get(e, "type")), type) == 0 &&
+		json_is_string(json_object_get(e, "msg"));
+}
+
+#define GOOD "\"customer_id\":42,\"purchase_date\":\"2023-11-22T19:16:58+03:00\"," \
+	"\"purchase_amount\":120.5,\"annual_income\":55000,\"age\":31,\"gender\":\"Female\""
+
+static void
+test_raw_purchase(void)
+{
+	struct raw_purchase rp;
+	json_t	   *e;
+	json_t	   *obj;
+
+	/* a good purchase: text parameters as PostgreSQL will get them */
+	obj = json_loads("{" GOOD ",\"extra\":1}", 0, NULL);
+	e = json_array();
+	validate_raw_purchase(obj, NULL, e, &rp);
+	CHECK(json_array_size(e) == 0, "good purchase has no error");
+	CHECK(strcmp(rp.customer_id, "42") == 0, "customer_id text");
+	CHECK(strcmp(rp.purchase_amount, "120.5") == 0, "purchase_amount text");
+	CHECK(strcmp(rp.annual_income, "55000") == 0, "integer income accepted as number");
+	CHECK(strcmp(rp.age, "31") == 0, "age text");
+	CHECK(strcmp(rp.gender, "Female") == 0, "gender");
+	CHECK(strcmp(rp.purchase_date, "2023-11-22T19:16:58+03:00") == 0, "date as given");
+	json_decref(e);
+	json_decref(obj);
+
+	e = run("{\"customer_id\":42,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+			"\"annual_income\":1,\"age\":30.0,\"gender\":\"Male\"}", &rp);
+	CHECK(json_array_size(e) == 0, "age 30.0 accepted like pydantic");
+	json_decref(e);
+
+#define ONE(json, field, type) \
+	do { e = run(json, &rp); CHECK(one_error(e, field, type), json); json_decref(e); } while (0)
+
+	ONE("{\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,\"annual_income\":1,"
+		"\"age\":30,\"gender\":\"Male\"}", "customer_id", "missing");
+	ONE("{\"customer_id\":\"42\",\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "customer_id", "int_type");
+	ONE("{\"customer_id\":-1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "customer_id", "greater_than_equal");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"22/11/2023\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "purchase_date", "datetime_parsing");
+	ONE("{\"customer_id\":1,\"purchase_date\":20231122,\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "purchase_date", "string_type");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":\"1\","
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "purchase_amount", "float_type");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":-0.5,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "purchase_amount", "greater_than_equal");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":null,\"age\":30,\"gender\":\"Male\"}", "annual_income", "float_type");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":true,\"age\":30,\"gender\":\"Male\"}", "annual_income", "float_type");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":0,\"gender\":\"Male\"}", "age", "greater_than_equal");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":121,\"gender\":\"Male\"}", "age", "less_than_equal");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30.5,\"gender\":\"Male\"}", "age", "int_from_float");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"male\"}", "gender", "literal_error");
+	ONE("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":null}", "gender", "string_type");
+	ONE("{\"customer_id\":1e30,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+		"\"annual_income\":1,\"age\":30,\"gender\":\"Male\"}", "customer_id", "int_parsing");
+#undef ONE
+
+	/* every problem at once, in field order, with the full loc */
+	e = run("{}", &rp);
+	CHECK(json_array_size(e) == 6, "empty object: six missing fields");
+	{
+		char	   *s = json_dumps(json_array_get(e, 0), JSON_COMPACT);
+
+		CHECK(s && strcmp(s, "{\"type\":\"missing\",\"loc\":[\"body\",\"purchase_data\",\"customer_id\"],"
+						  "\"msg\":\"Field required\",\"input\":{}}") == 0,
+			  "missing item is exactly FastAPI's");
+		free(s);
+	}
+	json_decref(e);
+
+	e = run("[1,2]", &rp);
+	CHECK(json_array_size(e) == 1 &&
+		  strcmp(json_string_value(json_object_get(json_array_get(e, 0), "type")),
+				 "model_attributes_type") == 0, "non-object raw_data");
+	json_decref(e);
+
+	/* ctx of a range error */
+	e = run("{\"customer_id\":1,\"purchase_date\":\"2023-11-22\",\"purchase_amount\":1,"
+			"\"annual_income\":1,\"age\":200,\"gender\":\"Male\"}", &rp);
+	CHECK(json_integer_value(json_object_get(json_object_get(json_array_get(e, 0), "ctx"), "le")) == 120,
+		  "ctx.le = 120");
+	CHECK(strcmp(json_string_value(json_object_get(json_array_get(e, 0), "msg")),
+				 "Input should be less than or equal to 120") == 0, "le message");
+	json_decref(e);
+}
+
+static void
+test_request_json(void)
+{
+	struct request req = {0};
+	struct reply rep = {0};
+	json_t	   *j;
+	json_t	   *detail;
+
+	req.body = "{\"a\": 1,}";
+	req.body_len = strlen(req.body);
+	CHECK(request_json(&req, &rep) == NULL, "invalid JSON refused");
+	CHECK(rep.status == 422, "invalid JSON is 422 (FastAPI)");
+	j = json_loadb(rep.body, rep.body_len, 0, NULL);
+	detail = json_array_get(json_object_get(j, "detail"), 0);
+	CHECK(strcmp(json_string_value(json_object_get(detail, "type")), "json_invalid") == 0,
+		  "type json_invalid");
+	CHECK(json_is_integer(json_array_get(json_object_get(detail, "loc"), 1)),
+		  "loc [body, position]");
+	json_decref(j);
+	reply_clear(&rep);
+
+	req.body = "";
+	req.body_len = 0;
+	CHECK(request_json(&req, &rep) == NULL && rep.status == 422, "empty body is 422");
+	CHECK(rep.body && strstr(rep.body, "\"missing\""), "empty body: missing");
+	reply_clear(&rep);
+
+	req.body = "{\"a\":[1,2]}";
+	req.body_len = strlen(req.body);
+	j = request_json(&req, &rep);
+	CHECK(j && json_integer_value(json_array_get(json_object_get(j, "a"), 1)) == 2, "valid JSON parsed");
+	json_decref(j);
+
+	reply_detail(&rep, 404, "Model %s not found", "x\"y");
+	j = json_loadb(rep.body, rep.body_len, 0, NULL);
+	CHECK(rep.status == 404 && j &&
+		  strcmp(json_string_value(json_object_get(j, "detail")), "Model x\"y not found") == 0,
+		  "detail is escaped JSON");
+	json_decref(j);
+	reply_clear(&rep);
+
+	{
+		struct db_error err = {422, "22023", "age must be positive", "age"};
+
+		reply_db_error(&rep, &err);
+		CHECK(rep.status == 422 && strstr(rep.body, "[\"body\",\"age\"]") != NULL,
+			  "a 22023 from the database becomes a 422 list with loc");
+		reply_clear(&rep);
+	}
+	CHECK(db_http_status("42704") == 404 && db_http_status("23505") == 409 &&
+		  db_http_status("0A000") == 415 && db_http_status("22P02") == 422 &&
+		  db_http_status("08006") == 503 && db_http_status("57P01") == 503 &&
+		  db_http_status("XX000") == 500 && db_http_status(NULL) == 503,
+		  "SQLSTATE mapping of notes/sqlapi.md");
+}
+
+int
+main(void)
+{
+	test_iso8601();
+	test_raw_purchase();
+	test_request_json();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
