@@ -69,8 +69,15 @@ typedef struct MlpPurchase
 	int32_t		gender;			/* MLP_MALE, MLP_FEMALE, MLP_GENDER_MISSING, _OTHER */
 } MlpPurchase;
 
+/* Timestamps of clean purchases: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
+ * (ISO 8601 four-digit years).  Bounds month indexes and day counts, so no
+ * arithmetic on a clean purchase can overflow. */
+#define MLP_TS_MIN	INT64_C(-62135596800)
+#define MLP_TS_MAX	INT64_C(253402300799)
+
 /* Cleaning step (1): false for a row that must be dropped.  A missing gender
- * is kept (it is filled later). */
+ * is kept (it is filled later).  Non-finite numbers and a ts outside
+ * MLP_TS_MIN..MLP_TS_MAX are unclean too. */
 bool		mlp_purchase_is_clean(const MlpPurchase *p);
 
 /* The four standardized columns. */
@@ -124,7 +131,9 @@ size_t		mlp_months_capacity(const MlpPurchase *sorted, size_t n, bool fill_gaps)
  * mlp_months_capacity() rows) and returns how many were written.  With
  * fill_gaps, months without purchases between the first and the last month
  * are filled as SPEC section 3 says (training); without, they are absent
- * (serving).
+ * (serving).  Returns 0, writing nothing, when n is 0 or the input breaks
+ * the preconditions (an unclean row, ts not ascending), so bad input can
+ * never write past the capacity.
  */
 size_t		mlp_customer_months(const MlpPurchase *sorted, size_t n, bool fill_gaps,
 								MlpMonth *out);
@@ -165,7 +174,8 @@ void		mlp_month_vector(const MlpMonth *m, int fill_gender,
  * Stored purchases with no gender take newp's gender.  `work` must have room
  * for n_stored + 1 purchases and `months` for n_stored + 1 months.  Returns
  * false if newp itself is not clean (the caller validates fields first and
- * reports which one is wrong).
+ * reports which one is wrong).  If newp's own gender is missing, the stored
+ * missing genders stay missing and the caller's fill_gender decides.
  */
 bool		mlp_serving_month(const MlpPurchase *stored, size_t n_stored,
 							  const MlpPurchase *newp,
