@@ -32,6 +32,7 @@
 
 #define DEFAULT_MAX_BODY (1024UL * 1024)
 #define DEFAULT_MAX_UPLOAD (64UL * 1024 * 1024)
+#define DEFAULT_MAX_BATCH_BODY (16UL * 1024 * 1024)	/* 10,000 purchases are ~1.5 MB */
 #define SHUTDOWN_GRACE_SECONDS 20
 
 struct config
@@ -41,6 +42,7 @@ struct config
 	const char *token;
 	size_t		max_body;
 	size_t		max_upload;
+	size_t		max_batch_body;
 	unsigned	threads;
 };
 
@@ -452,7 +454,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		atomic_fetch_add(&inflight, 1);
 
 		ctx->route = find_route(method, url, &ctx->req, &ctx->early);
-		ctx->limit = ctx->route && (ctx->route->flags & ROUTE_UPLOAD) ? cfg.max_upload : cfg.max_body;
+		ctx->limit = cfg.max_body;
+		if (ctx->route && (ctx->route->flags & ROUTE_UPLOAD))
+			ctx->limit = cfg.max_upload;
+		else if (ctx->route && (ctx->route->flags & ROUTE_BULK))
+			ctx->limit = cfg.max_batch_body;
 		if (ctx->route && (ctx->route->flags & ROUTE_AUTH))
 			ctx->early = check_auth(conn);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -547,10 +553,13 @@ usage(FILE *out)
 			"                      'Authorization: Bearer <token>'\n"
 			"  MLPIPE_MAX_BODY     largest JSON body in bytes (default %lu)\n"
 			"  MLPIPE_MAX_UPLOAD   largest model upload in bytes (default %lu)\n"
+			"  MLPIPE_MAX_BATCH_BODY  largest body of batch endpoints (/predict/batch,\n"
+			"                      /purchases) in bytes (default %lu)\n"
 			"  MLPIPE_THREADS      worker threads (default: number of cores)\n"
 			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz and /metrics\n"
 			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n",
-			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD);
+			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD,
+			DEFAULT_MAX_BATCH_BODY);
 }
 
 static int
@@ -599,6 +608,9 @@ read_config(void)
 	if (env_number("MLPIPE_MAX_UPLOAD", DEFAULT_MAX_UPLOAD, 1, 1ULL << 32, &v) != 0)
 		return -1;
 	cfg.max_upload = v;
+	if (env_number("MLPIPE_MAX_BATCH_BODY", DEFAULT_MAX_BATCH_BODY, 1, 1ULL << 32, &v) != 0)
+		return -1;
+	cfg.max_batch_body = v;
 	if (env_number("MLPIPE_THREADS", cores > 0 ? (unsigned long long) cores : 1, 1, 1024, &v) != 0)
 		return -1;
 	cfg.threads = (unsigned) v;

@@ -261,7 +261,7 @@ handle_models(struct request *req, struct reply *rep)
 
 static const struct route routes[] = {
 	{"POST", "/predict", handle_predict, 0},
-	{"POST", "/predict/batch", handle_predict_batch, 0},
+	{"POST", "/predict/batch", handle_predict_batch, ROUTE_BULK},
 	{"GET", "/models", handle_models, 0},
 };
 

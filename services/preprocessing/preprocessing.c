@@ -194,7 +194,7 @@ invalid:
 
 static const struct route routes[] = {
 	{"POST", "/preprocess", handle_preprocess, 0},
-	{"POST", "/purchases", handle_purchases, ROUTE_AUTH},
+	{"POST", "/purchases", handle_purchases, ROUTE_AUTH | ROUTE_BULK},
 };
 
 int

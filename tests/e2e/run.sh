@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# End-to-end tests of the three HTTP services against a running PostgreSQL.
+#
+#   tests/e2e/run.sh
+#
+# Needs: PGHOST/PGPORT/PGUSER/PGDATABASE (or DATABASE_URL) naming a database
+# where the mlpipe extension is installed (it is created if missing), the
+# built binaries (make -C services), curl, psql, and /usr/bin/python3 with
+# requests and xgboost (Debian python3-requests, python3-xgboost).
+#
+# Starts mlpipe-registry, -preprocessing and -inference on free ports,
+# waits for /healthz, runs tests/e2e/test_api.py (every endpoint and every
+# error status of SPEC section 6), then checks clean shutdown on SIGTERM
+# with a request in flight.  Always stops the services it started.
+#
+# Database-down checks stop and restart the database: with MLPIPE_PG_NAME set
+# (scripts/test.sh) through scripts/pg.sh, or with the commands in
+# E2E_PG_STOP / E2E_PG_START; without either they are skipped.
+#
+# Settings: MLPIPE_BIN (default build/bin; build/bin-asan for sanitizers),
+# E2E_KEEP_LOGS=1 keeps the log directory.
+#
+# Invalid JSON bodies get 422 with type "json_invalid", as FastAPI answers.
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bin=${MLPIPE_BIN:-$top/build/bin}
+py=/usr/bin/python3
+logdir=$(mktemp -d /tmp/mlpipe-e2e.XXXXXX)
+pids=()
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+cleanup() {
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ "${E2E_KEEP_LOGS:-0}" = 1 ] || [ "$failed" -gt 0 ]; then
+		echo "e2e: logs kept in $logdir"
+	else
+		rm -rf "$logdir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+for b in mlpipe-registry mlpipe-preprocessing mlpipe-inference; do
+	[ -x "$bin/$b" ] || { fail "$bin/$b is not built (make -C services)"; finish; }
+done
+for tool in curl psql; do
+	command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; }
+done
+"$py" -c 'import requests, xgboost' 2>/dev/null ||
+	{ fail "/usr/bin/python3 needs requests and xgboost (apt-get install python3-requests python3-xgboost)"; finish; }
+
+# The extension may not be created in the caller's database yet.
+have=$(psql -XAtq -c "SELECT to_regproc('mlpipe_list_models') IS NOT NULL" 2>"$logdir/psql.log")
+if [ "$have" != t ] &&
+	! psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS mlpipe" >>"$logdir/psql.log" 2>&1; then
+	fail "cannot create extension mlpipe: $(cat "$logdir/psql.log")"
+	finish
+fi
+
+# A free TCP port on 127.0.0.1 at or above $1.
+free_port() {
+	local p=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
+		p=$((p + 1))
+	done
+	echo "$p"
+}
+
+token="e2e-token-$$"
+max_upload=$((2 * 1024 * 1024))
+base=$((20000 + ($$ % 2000) * 3))
+reg_port=$(free_port "$base")
+pre_port=$(free_port $((reg_port + 1)))
+inf_port=$(free_port $((pre_port + 1)))
+
+start_service() {	# name port
+	MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=2 HOST=127.0.0.1 PORT=$2 \
+		"$bin/mlpipe-$1" 2>"$logdir/$1.log" &
+	pids+=($!)
+}
+start_service registry "$reg_port"
+start_service preprocessing "$pre_port"
+start_service inference "$inf_port"
+
+for port in "$reg_port" "$pre_port" "$inf_port"; do
+	up=0
+	for _ in $(seq 1 100); do
+		if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+			up=1
+			break
+		fi
+		sleep 0.1
+	done
+	if [ $up = 1 ]; then ok "service on port $port is up"; else fail "service on port $port did not come up"; fi
+done
+[ "$failed" -eq 0 ] || { cat "$logdir"/*.log; finish; }
+
+for b in mlpipe-registry mlpipe-preprocessing mlpipe-inference; do
+	if "$bin/$b" --help | grep -q MLPIPE_API_TOKEN; then ok "$b --help"; else fail "$b --help"; fi
+done
+
+# How to stop and start the database for the outage checks.
+pg_stop=${E2E_PG_STOP:-}
+pg_start=${E2E_PG_START:-}
+if [ -z "$pg_stop" ] && [ -n "${MLPIPE_PG_NAME:-}" ] && [ -x "$top/scripts/pg.sh" ]; then
+	pg_stop="'$top/scripts/pg.sh' stop"
+	pg_start="'$top/scripts/pg.sh' start"
+fi
+
+REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
+	INFERENCE="http://127.0.0.1:$inf_port" TOKEN=$token MAX_UPLOAD=$max_upload RUN_ID=$$ \
+	PG_STOP=$pg_stop PG_START=$pg_start LOGDIR=$logdir COUNTS="$logdir/counts" \
+	"$py" "$top/tests/e2e/test_api.py"
+if [ -f "$logdir/counts" ]; then
+	read -r p f <"$logdir/counts"
+	passed=$((passed + p))
+	failed=$((failed + f))
+else
+	fail "test_api.py did not report"
+fi
+
+# Clean shutdown: a slow upload is in flight when SIGTERM arrives; it must
+# still get its complete answer, and the process must exit 0.
+inf_pid=${pids[2]}
+head -c 300000 /dev/zero | tr '\0' ' ' >"$logdir/slow.json"
+curl -sS -o "$logdir/slow.out" -w '%{http_code}' --limit-rate 100k \
+	-H 'Content-Type: application/json' --data-binary @"$logdir/slow.json" \
+	"http://127.0.0.1:$inf_port/predict" >"$logdir/slow.code" 2>"$logdir/slow.err" &
+curl_pid=$!
+# wait until its connection is established (then the service is serving it)
+for _ in $(seq 1 50); do
+	ss -Htn state established "( sport = :$inf_port )" 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+sleep 0.3
+kill -TERM "$inf_pid"
+wait "$curl_pid"
+wait "$inf_pid"
+rc=$?
+if [ "$(cat "$logdir/slow.code")" = 422 ]; then
+	ok "request in flight during SIGTERM got its answer (422)"
+else
+	fail "request in flight during SIGTERM: got '$(cat "$logdir/slow.code")' $(cat "$logdir/slow.err")"
+fi
+if [ $rc -eq 0 ] && grep -q '"msg":"stopped"' "$logdir/inference.log"; then
+	ok "inference exits 0 on SIGTERM"
+else
+	fail "inference exit status $rc on SIGTERM"
+fi
+for i in 0 1; do
+	kill -INT "${pids[$i]}"
+	wait "${pids[$i]}"
+	rc=$?
+	if [ $rc -eq 0 ]; then ok "service ${pids[$i]} exits 0 on SIGINT"; else fail "service exit status $rc on SIGINT"; fi
+done
+pids=()
+
+# Sanitizer builds report leaks and errors in the logs.
+if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$logdir"/*.log 2>/dev/null; then
+	fail "sanitizer reports in the service logs"
+fi
+
+finish

@@ -1,0 +1,458 @@
+#!/usr/bin/python3
+"""End-to-end checks of the three mlpipe services (SPEC section 6).
+
+Run by tests/e2e/run.sh, which starts the real binaries and passes:
+  REGISTRY, PREPROCESSING, INFERENCE   base URLs
+  TOKEN                                the MLPIPE_API_TOKEN the services run with
+  MAX_UPLOAD                           the MLPIPE_MAX_UPLOAD they run with
+  RUN_ID                               a suffix that keeps model names and
+                                       customer ids of this run apart
+  PG_STOP, PG_START                    shell commands that stop / start the
+                                       database (empty: DB-down part skipped)
+  LOGDIR                               where the services' stderr goes
+  COUNTS                               file to write "passed failed" to
+
+Uses the old pipeline's client library (requests), including its multipart
+upload call, so what passes here works for the old clients.
+"""
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import requests
+
+REG = os.environ["REGISTRY"]
+PRE = os.environ["PREPROCESSING"]
+INF = os.environ["INFERENCE"]
+TOKEN = os.environ["TOKEN"]
+MAX_UPLOAD = int(os.environ["MAX_UPLOAD"])
+RUN = os.environ["RUN_ID"]
+AUTH = {"Authorization": "Bearer " + TOKEN}
+BAD_AUTH = {"Authorization": "Bearer not-the-token"}
+
+FEATURES = [
+    "age", "gender", "frequency", "days_since_last_purchase",
+    "avg_days_between_purchases", "age_group_19-25", "age_group_26-35",
+    "age_group_36-45", "age_group_46-55", "age_group_56-65", "age_group_65+",
+    "income_group_Low", "income_group_Medium", "income_group_High",
+    "income_group_Very High", "purchase_amount_standardized",
+    "annual_income_standardized", "clv_standardized",
+    "age_income_interaction_standardized",
+]
+
+passed = 0
+failed = 0
+
+
+def check(cond, what, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok   " + what)
+    else:
+        failed += 1
+        print("FAIL " + what + ("  -- " + str(detail)[:600] if detail else ""))
+
+
+def is_json(r):
+    return r.headers.get("Content-Type", "").startswith("application/json")
+
+
+def status(r, code, what):
+    """Status code, JSON content type, and {"detail": ...} on errors."""
+    ok = r.status_code == code and is_json(r)
+    if ok and code >= 400:
+        try:
+            ok = "detail" in r.json()
+        except ValueError:
+            ok = False
+    check(ok, what + " -> %d" % code, "%d %s %s" % (r.status_code, r.headers.get("Content-Type"), r.text))
+    return ok
+
+
+def has_loc(r, loc, typ=None):
+    try:
+        for e in r.json()["detail"]:
+            if e["loc"] == loc and (typ is None or e["type"] == typ) and isinstance(e["msg"], str):
+                return True
+    except (ValueError, KeyError, TypeError):
+        pass
+    return False
+
+
+def check_422(r, loc, typ, what):
+    if status(r, 422, what):
+        check(has_loc(r, loc, typ), what + ": loc %s type %s" % (loc, typ), r.text)
+
+
+def train_model():
+    """A tiny XGBoost model on 19 features, as the old pipeline saved it."""
+    import numpy as np
+    import xgboost as xgb
+    rng = np.random.RandomState(7)
+    X = rng.rand(200, 19)
+    y = X[:, 15] * 2 + X[:, 0]
+    booster = xgb.train({"max_depth": 3, "objective": "reg:squarederror"},
+                        xgb.DMatrix(X, label=y), num_boost_round=5)
+    path = os.path.join(os.environ["LOGDIR"], "model.json")
+    booster.save_model(path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+STD = {"params": {
+    "purchase_amount": {"mean": 250.0, "std": 120.0},
+    "annual_income": {"mean": 70000.0, "std": 20000.0},
+    "clv": {"mean": 900.0, "std": 600.0},
+    "age_income_interaction": {"mean": 2800000.0, "std": 1500000.0},
+}}
+
+
+def register(name, version, data, headers=AUTH, fields=None, filename="model.json"):
+    form = {
+        "model_name": name,
+        "version": version,
+        "standardization_params": json.dumps(STD),
+        "model_params": json.dumps({"max_depth": 3}),
+        "additional_metadata": json.dumps({"rmse": 12.5}),
+    }
+    if fields is not None:
+        form = fields
+    # exactly the old pipeline's client call
+    return requests.post(REG + "/register_model", data=form,
+                         files={"model_file": (filename, data)}, headers=headers)
+
+
+def purchase(cid, **kw):
+    p = {"customer_id": cid, "purchase_date": "2024-03-05T10:20:30+02:00",
+         "purchase_amount": 180.5, "annual_income": 64000, "age": 37, "gender": "Female"}
+    p.update(kw)
+    return p
+
+
+def test_common():
+    for name, url in (("registry", REG), ("preprocessing", PRE), ("inference", INF)):
+        r = requests.get(url + "/healthz")
+        status(r, 200, name + " /healthz")
+        check(r.json() == {"status": "ok"}, name + " /healthz body", r.text)
+        status(requests.get(url + "/readyz"), 200, name + " /readyz")
+        r = requests.get(url + "/no/such/route")
+        status(r, 404, name + " unknown route")
+        check(r.json() == {"detail": "Not Found"}, name + " 404 body", r.text)
+    r = requests.put(REG + "/list_models")
+    status(r, 405, "PUT /list_models")
+    check(r.json() == {"detail": "Method Not Allowed"} and "GET" in r.headers.get("Allow", ""),
+          "405 body and Allow header", r.text)
+    status(requests.get(INF + "/predict"), 405, "GET /predict")
+    status(requests.post(REG + "/get_model_info/a/b"), 405, "POST /get_model_info")
+
+
+def test_registry(model):
+    name = "e2e_rf_" + RUN
+    r = register(name, "1.0", model, headers={})
+    status(r, 401, "register without token")
+    r = register(name, "1.0", model, headers=BAD_AUTH)
+    status(r, 401, "register with a wrong token")
+
+    r = register(name, "1.0", model)
+    if status(r, 200, "register_model (requests multipart)"):
+        body = r.json()
+        check(body.get("message") == "Model %s version 1.0 registered successfully" % name,
+              "register message", body)
+        check(body.get("model_name") == name and body.get("version") == "1.0"
+              and body.get("algorithm") in ("xgboost", "random_forest", "linear")
+              and body.get("size_bytes") == len(model) and len(body.get("sha256", "")) == 64,
+              "register returns the info object", body)
+    status(register(name, "1.0", model), 409, "register the same version again")
+
+    # missing, invalid and wrong form fields
+    fields = {"model_name": name, "standardization_params": "{}", "model_params": "{}"}
+    check_422(register(name, "x", model, fields=fields), ["body", "version"], "missing",
+              "register without version")
+    r = requests.post(REG + "/register_model", headers=AUTH,
+                      data={"model_name": name, "version": "3.0", "standardization_params": "{}",
+                            "model_params": "{}"})
+    check_422(r, ["body", "model_file"], "missing", "register without model_file")
+    fields = {"model_name": name, "version": "3.0", "standardization_params": "{not json",
+              "model_params": "{}"}
+    check_422(register(name, "x", model, fields=fields), ["body", "standardization_params"],
+              "json_invalid", "register with a field that is not JSON")
+    fields = {"model_name": "bad/name", "version": "3.0", "standardization_params": "{}",
+              "model_params": "{}"}
+    check_422(register(name, "x", model, fields=fields), ["body", "model_name"], None,
+              "register with an invalid model name")
+    r = requests.post(REG + "/register_model", headers=AUTH, json={"model_name": name})
+    check_422(r, ["body", "model_name"], "missing", "register with a JSON body instead of a form")
+    r = requests.post(REG + "/register_model", headers=dict(AUTH, **{
+        "Content-Type": "multipart/form-data; boundary=XX"}), data=b"--XX\r\nbroken")
+    status(r, 400, "register with a malformed multipart body")
+
+    # refused formats: pickle sniffed by the service, other JSON refused by the extension
+    r = register(name, "2.0", pickle.dumps({"model": [1, 2, 3]}), filename="model.pkl")
+    if status(r, 415, "register a pickle"):
+        check("save_model" in r.json()["detail"], "415 says how to export", r.text)
+    r = register(name, "2.0", b'{"not": "an xgboost model"}')
+    if status(r, 415, "register JSON that is not an XGBoost model"):
+        check("save_model" in r.json()["detail"], "415 (from the extension) says how to export", r.text)
+    r = register(name, "2.0", b"{" + b" " * (MAX_UPLOAD + 10) + b"}")
+    status(r, 413, "register an upload over MLPIPE_MAX_UPLOAD")
+
+    # versions and "latest": 1.10 > 1.9
+    status(register(name, "1.9", model), 200, "register 1.9")
+    status(register(name, "1.10", model), 200, "register 1.10")
+    r = requests.get(REG + "/get_latest_model_info/" + name)
+    if status(r, 200, "get_latest_model_info"):
+        check(r.json().get("version") == "1.10", "latest is 1.10, not 1.9", r.text)
+    r = requests.get(REG + "/get_model_info/%s/1.0" % name)
+    if status(r, 200, "get_model_info"):
+        info = r.json()
+        check(info.get("standardization_params") == STD and info.get("model_params") == {"max_depth": 3}
+              and info.get("additional_metadata") == {"rmse": 12.5},
+              "info keeps the JSON fields", info)
+    status(requests.get(REG + "/get_model_info/%s/9.9" % name), 404, "get_model_info unknown version")
+    status(requests.get(REG + "/get_model_info/nosuchmodel_%s/1.0" % RUN), 404, "get_model_info unknown model")
+    status(requests.get(REG + "/get_latest_model_info/nosuchmodel_" + RUN), 404, "latest of unknown model")
+
+    r = requests.get(REG + "/list_models")
+    if status(r, 200, "list_models"):
+        mine = [m for m in r.json() if m.get("model_name") == name]
+        check(len(mine) == 1 and mine[0].get("versions") == ["1.0", "1.9", "1.10"],
+              "list_models shape and version order", r.text)
+    r = requests.get(INF + "/models")
+    if status(r, 200, "inference /models"):
+        check(r.json() == requests.get(REG + "/list_models").json(), "/models same as /list_models")
+
+    r = requests.get(REG + "/get_model/%s/1.0" % name)
+    check(r.status_code == 200 and r.content == model and is_json(r)
+          and "attachment" in r.headers.get("Content-Disposition", "")
+          and "filename=" in r.headers.get("Content-Disposition", ""),
+          "get_model returns the artifact bytes", (r.status_code, r.headers))
+    status(requests.get(REG + "/get_model/%s/7.7" % name), 404, "get_model unknown version")
+
+    status(requests.delete(REG + "/remove_model/%s/1.9" % name), 401, "remove without token")
+    status(requests.delete(REG + "/remove_model/%s/1.9" % name, headers=BAD_AUTH), 401,
+           "remove with a wrong token")
+    r = requests.delete(REG + "/remove_model/%s/1.9" % name, headers=AUTH)
+    if status(r, 200, "remove_model"):
+        check("removed" in r.json().get("message", ""), "remove message", r.text)
+    status(requests.delete(REG + "/remove_model/%s/1.9" % name, headers=AUTH), 404, "remove again")
+    status(requests.get(REG + "/get_model_info/%s/1.9" % name), 404, "removed version is gone")
+    status(register(name, "1.9", model), 200, "register a removed version again")
+    return name
+
+
+def test_preprocessing():
+    body = {"raw_data": purchase(5000001), "standardization_params": STD}
+    r = requests.post(PRE + "/preprocess", json=body)
+    if status(r, 200, "preprocess"):
+        f = r.json().get("features", {})
+        check(sorted(f) == sorted(FEATURES), "preprocess returns the 19 named features", r.text)
+        check(f.get("age") == 37 and f.get("gender") == 1, "age and gender features", f)
+    body2 = {"raw_data": purchase(5000001), "standardization_params": STD["params"]}
+    r2 = requests.post(PRE + "/preprocess", json=body2)
+    status(r2, 200, "preprocess with the inner params object")
+    if r.status_code == 200 and r2.status_code == 200:
+        check(r.json() == r2.json(), "both params shapes give the same features")
+
+    r = requests.post(PRE + "/preprocess", data=b'{"raw_data": {', headers={"Content-Type": "application/json"})
+    if status(r, 422, "preprocess with invalid JSON (FastAPI: 422)"):
+        check(r.json()["detail"][0]["type"] == "json_invalid", "invalid JSON type json_invalid", r.text)
+    check_422(requests.post(PRE + "/preprocess", json={"standardization_params": STD}),
+              ["body", "raw_data"], "missing", "preprocess without raw_data")
+    p = purchase(1)
+    del p["age"]
+    check_422(requests.post(PRE + "/preprocess", json={"raw_data": p, "standardization_params": STD}),
+              ["body", "raw_data", "age"], "missing", "preprocess without age")
+    check_422(requests.post(PRE + "/preprocess", json={"raw_data": purchase(1, age="old"),
+                                                       "standardization_params": STD}),
+              ["body", "raw_data", "age"], "int_type", "preprocess with a string age")
+    check_422(requests.post(PRE + "/preprocess", json={"raw_data": purchase(1, age=150),
+                                                       "standardization_params": STD}),
+              ["body", "raw_data", "age"], "less_than_equal", "preprocess with age 150")
+    check_422(requests.post(PRE + "/preprocess", json={"raw_data": purchase(1, purchase_amount=-3),
+                                                       "standardization_params": STD}),
+              ["body", "raw_data", "purchase_amount"], "greater_than_equal", "preprocess negative amount")
+    check_422(requests.post(PRE + "/preprocess", json={"raw_data": purchase(1, purchase_date="yesterday"),
+                                                       "standardization_params": STD}),
+              ["body", "raw_data", "purchase_date"], None, "preprocess with a garbage date")
+    check_422(requests.post(PRE + "/preprocess", json={"raw_data": purchase(1, gender="X"),
+                                                       "standardization_params": STD}),
+              ["body", "raw_data", "gender"], "literal_error", "preprocess with gender X")
+    r = requests.post(PRE + "/preprocess", json={"raw_data": purchase(1), "standardization_params": {"params": {}}})
+    status(r, 422, "preprocess with empty standardization params (extension 22023)")
+    big = {"raw_data": purchase(1), "standardization_params": STD, "pad": "x" * (1024 * 1024 + 10)}
+    status(requests.post(PRE + "/preprocess", json=big), 413, "preprocess with a body over 1 MiB")
+
+    # ingest: all or nothing
+    cid = 900000000 + int(RUN) % 100000
+    rows = [purchase(cid, purchase_date="2024-01-%02dT12:00:00Z" % d, purchase_amount=100 + d)
+            for d in (3, 9, 20)]
+    status(requests.post(PRE + "/purchases", json=rows), 401, "ingest without token")
+    bad = rows + [purchase(cid, age=0)]
+    r = requests.post(PRE + "/purchases", json=bad, headers=AUTH)
+    check_422(r, ["body", 3, "age"], "greater_than_equal", "ingest with one bad row")
+    r = requests.post(PRE + "/purchases", json={"purchases": rows}, headers=AUTH)
+    if status(r, 201, "ingest {\"purchases\": [...]}"):
+        check(r.json() == {"inserted": 3}, "ingest count", r.text)
+    check_422(requests.post(PRE + "/purchases", json={"purchases": [purchase(cid, gender=None)]},
+                            headers=AUTH),
+              ["body", "purchases", 0, "gender"], "string_type", "ingest with a null gender")
+    return cid
+
+
+def test_inference(name):
+    p = purchase(5000002)
+    r = requests.post(INF + "/predict", json={"model_name": name, "model_version": "1.0", "purchase_data": p})
+    single = None
+    if status(r, 200, "predict"):
+        b = r.json()
+        check(b.get("customer_id") == 5000002 and b.get("purchase_date") == p["purchase_date"]
+              and isinstance(b.get("predicted_purchase_amount"), float),
+              "predict echoes the purchase and returns a number", b)
+        single = b.get("predicted_purchase_amount")
+    r = requests.post(INF + "/predict", json={"model_name": name, "purchase_data": p})
+    status(r, 200, "predict without model_version (latest)")
+    r = requests.post(INF + "/predict", json={"model_name": name, "model_version": None, "purchase_data": p})
+    status(r, 200, "predict with model_version null (latest)")
+    status(requests.post(INF + "/predict", json={"model_name": "nosuch_" + RUN, "purchase_data": p}),
+           404, "predict with an unknown model")
+    status(requests.post(INF + "/predict", json={"model_name": name, "model_version": "8.8",
+                                                 "purchase_data": p}), 404, "predict with an unknown version")
+    check_422(requests.post(INF + "/predict", json={"model_version": "1.0", "purchase_data": p}),
+              ["body", "model_name"], "missing", "predict without model_name")
+    check_422(requests.post(INF + "/predict", json={"model_name": name}),
+              ["body", "purchase_data"], "missing", "predict without purchase_data")
+    check_422(requests.post(INF + "/predict", json={"model_name": name,
+                                                    "purchase_data": purchase(1, customer_id="abc")}),
+              ["body", "purchase_data", "customer_id"], "int_type", "predict with a string customer_id")
+    check_422(requests.post(INF + "/predict", json={"model_name": name,
+                                                    "purchase_data": purchase(1, annual_income="rich")}),
+              ["body", "purchase_data", "annual_income"], "float_type", "predict with a string income")
+    r = requests.post(INF + "/predict", data=b"not json", headers={"Content-Type": "application/json"})
+    if status(r, 422, "predict with invalid JSON"):
+        e = r.json()["detail"][0]
+        check(e["type"] == "json_invalid" and e["loc"][0] == "body" and isinstance(e["loc"][1], int),
+              "invalid JSON: loc [body, position], type json_invalid", r.text)
+
+    batch = [purchase(5000002), purchase(5000003, age=61, gender="Male", purchase_amount=12),
+             purchase(5000004, purchase_date="2024-02-29")]
+    r = requests.post(INF + "/predict/batch", json={"model_name": name, "model_version": "1.0", "purchases": batch})
+    if status(r, 200, "predict/batch"):
+        preds = r.json().get("predictions", [])
+        check(len(preds) == 3 and [x.get("customer_id") for x in preds] == [5000002, 5000003, 5000004],
+              "batch predictions in input order", r.text)
+        if single is not None and preds:
+            check(abs(preds[0]["predicted_purchase_amount"] - single) <= 1e-9 * max(1.0, abs(single)),
+                  "batch and single predict agree", (preds[0], single))
+    check_422(requests.post(INF + "/predict/batch", json={"model_name": name,
+                                                          "purchases": [purchase(1), purchase(2, age=-1)]}),
+              ["body", "purchases", 1, "age"], "greater_than_equal", "batch with one bad purchase")
+    r = requests.post(INF + "/predict/batch", json={"model_name": name,
+                                                    "purchases": [purchase(i) for i in range(10001)]})
+    check_422(r, ["body", "purchases"], "too_long", "batch of 10,001 purchases")
+    status(requests.post(INF + "/predict/batch", json={"model_name": "nosuch_" + RUN, "purchases": batch}),
+           404, "batch with an unknown model")
+
+
+def test_metrics_and_logs():
+    r = requests.get(INF + "/metrics")
+    text = r.text
+    check(r.status_code == 200 and r.headers.get("Content-Type", "").startswith("text/plain"),
+          "/metrics is Prometheus text", r.headers)
+    check('mlpipe_http_requests_total{route="/predict",status="200"}' in text
+          and 'mlpipe_http_requests_total{route="/predict",status="404"}' in text,
+          "request counters per route and status", text[:800])
+    check('mlpipe_http_request_duration_seconds_bucket{route="/predict",le="+Inf"}' in text
+          and 'mlpipe_http_request_duration_seconds_count{route="/predict"}' in text,
+          "latency histogram per route", text[:800])
+    lines = []
+    with open(os.path.join(os.environ["LOGDIR"], "inference.log")) as f:
+        for line in f:
+            try:
+                j = json.loads(line)
+            except ValueError:
+                continue
+            if "path" in j:
+                lines.append(j)
+    check(lines and all({"ts", "method", "path", "status", "duration_ms"} <= set(j) for j in lines)
+          and any(j["path"] == "/predict" and j["status"] == 200 for j in lines),
+          "one JSON log line per request", lines[:3])
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+
+
+def test_database_down(name):
+    stop, start = os.environ.get("PG_STOP", ""), os.environ.get("PG_START", "")
+    if not stop or not start:
+        print("skip database-down checks (no PG_STOP/PG_START)")
+        return
+    p = purchase(5000005)
+    # warm every worker connection first, so the outage hits live connections
+    for _ in range(4):
+        requests.get(INF + "/models")
+        requests.get(REG + "/list_models")
+    out = sh(stop)
+    check(out.returncode == 0, "database stopped", out.stdout)
+    try:
+        for svc, url in (("registry", REG), ("preprocessing", PRE), ("inference", INF)):
+            status(requests.get(url + "/readyz"), 503, svc + " /readyz with the database down")
+            status(requests.get(url + "/healthz"), 200, svc + " /healthz with the database down")
+        for _ in range(3):		# every worker thread notices its dead connection
+            status(requests.post(INF + "/predict", json={"model_name": name, "purchase_data": p}), 503,
+                   "predict with the database down")
+        status(requests.get(REG + "/list_models"), 503, "list_models with the database down")
+        status(register(name, "5.0", b'{"learner": {}}'), 503, "register with the database down")
+        status(requests.post(PRE + "/preprocess", json={"raw_data": p, "standardization_params": STD}),
+               503, "preprocess with the database down")
+    finally:
+        out = sh(start)
+        check(out.returncode == 0, "database started again", out.stdout)
+    # same processes, no restart: the next requests reconnect
+    for svc, url in (("registry", REG), ("preprocessing", PRE), ("inference", INF)):
+        status(requests.get(url + "/readyz"), 200, svc + " /readyz after the database is back")
+    for _ in range(3):
+        status(requests.post(INF + "/predict", json={"model_name": name, "purchase_data": p}), 200,
+               "predict after the database is back")
+    status(requests.get(REG + "/list_models"), 200, "list_models after the database is back")
+    status(requests.post(PRE + "/preprocess", json={"raw_data": p, "standardization_params": STD}),
+           200, "preprocess after the database is back")
+
+
+def cleanup(name, cid):
+    if name:
+        for v in ("1.0", "1.9", "1.10"):
+            requests.delete(REG + "/remove_model/%s/%s" % (name, v), headers=AUTH)
+    if cid:
+        sh("psql -XAtq -c 'DELETE FROM mlpipe.purchases WHERE customer_id = %d'" % cid)
+
+
+def main():
+    name = cid = None
+    try:
+        model = train_model()
+        test_common()
+        name = test_registry(model)
+        cid = test_preprocessing()
+        test_inference(name)
+        test_metrics_and_logs()
+        test_database_down(name)
+    except Exception as e:		# a crash of the test itself is a failure, not a pass
+        check(False, "test run raised %r" % (e,))
+    finally:
+        try:
+            cleanup(name, cid)
+        except Exception:
+            pass
+        with open(os.environ["COUNTS"], "w") as f:
+            f.write("%d %d\n" % (passed, failed))
+    print("api: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
