@@ -72,8 +72,15 @@ reply_db_error(struct reply *rep, const struct db_error *err)
 		reply_detail(rep, 503, "Database unavailable");
 	else if (err->http_status == 500)
 	{
-		fprintf(stderr, "{\"level\":\"error\",\"sqlstate\":\"%s\",\"msg\":\"database error\"}\n",
-				err->sqlstate);
+		/* the client gets a generic message; the log keeps the real one */
+		json_t	   *line = json_pack("{s:s,s:s,s:s}", "level", "error",
+									 "sqlstate", err->sqlstate, "msg", err->message);
+		char	   *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+
+		if (text)
+			fprintf(stderr, "%s\n", text);
+		free(text);
+		json_decref(line);
 		reply_detail(rep, 500, "Internal Server Error");
 	}
 	else

@@ -56,13 +56,15 @@ reply_model_not_found(struct reply *rep, const struct db_error *err,
 		reply_detail(rep, 404, "Model %s not found", name);
 }
 
+/* value is borrowed; a non-number (the extension's null) stays null */
 static json_t *
-prediction(json_t *purchase, double value)
+prediction(json_t *purchase, json_t *value)
 {
-	return json_pack("{s:O,s:O,s:f}",
+	return json_pack("{s:O,s:O,s:o}",
 					 "customer_id", json_object_get(purchase, "customer_id"),
 					 "purchase_date", json_object_get(purchase, "purchase_date"),
-					 "predicted_purchase_amount", value);
+					 "predicted_purchase_amount",
+					 json_is_number(value) ? json_real(json_number_value(value)) : json_null());
 }
 
 static void
@@ -122,7 +124,12 @@ handle_predict(struct request *req, struct reply *rep)
 		if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 			reply_detail(rep, 500, "Internal Server Error");
 		else
-			reply_json(rep, 200, prediction(purchase, strtod(PQgetvalue(res, 0, 0), NULL)));
+		{
+			json_t	   *v = json_real(strtod(PQgetvalue(res, 0, 0), NULL));
+
+			reply_json(rep, 200, prediction(purchase, v));
+			json_decref(v);
+		}
 		PQclear(res);
 	}
 	json_decref(body);
@@ -227,8 +234,7 @@ handle_predict_batch(struct request *req, struct reply *rep)
 			return;
 		}
 		json_array_foreach(list, i, item)
-			json_array_append_new(out, prediction(item,
-												  json_number_value(json_array_get(preds, i))));
+			json_array_append_new(out, prediction(item, json_array_get(preds, i)));
 		json_decref(preds);
 	}
 	reply_json(rep, 200, json_pack("{s:o}", "predictions", out));
