@@ -64,3 +64,255 @@ AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION mlpipe_is_purchase_csv_header(line text) RETURNS boolean
 AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Features (SPEC section 3).  One C implementation serves training and
+-- serving alike.
+CREATE FUNCTION mlpipe_feature_names() RETURNS text[]
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- One row per (customer, month) of the training set, gaps filled, features
+-- standardized with the parameters fitted on these same rows; target NULL
+-- for a customer's last month.  One ordered scan of mlpipe.purchases.
+CREATE FUNCTION mlpipe_training_rows(
+	OUT customer_id bigint, OUT month date,
+	OUT features double precision[], OUT target double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- The standardization parameters fitted on the training rows, in the shape
+-- the old pipeline stored: {"purchase_amount": {"mean": .., "std": ..}, ...}
+CREATE FUNCTION mlpipe_standardization_params() RETURNS jsonb
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- The 19 features of one new purchase merged with the customer's history.
+-- params: {"purchase_amount": {"mean", "std"}, ...}, optionally wrapped in
+-- {"params": ...}.  Invalid input raises SQLSTATE 22023 naming the field.
+CREATE FUNCTION mlpipe_preprocess(
+	customer_id bigint, purchase_date timestamptz,
+	purchase_amount double precision, annual_income double precision,
+	age integer, gender text, params jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- ---------------------------------------------------------------------
+-- The registry (SPEC section 4).  These are what the registry service calls.
+
+-- Sort key of a version: parts split on '.', numbers compared numerically
+-- (1.10 > 1.9), numbers before words, a shorter prefix first (1.0 < 1.0.1).
+CREATE FUNCTION mlpipe.version_key(version text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT array_agg(CASE WHEN part ~ '^[0-9]+$'
+	                      THEN '0' || lpad(ltrim(part, '0'), 40, '0')
+	                      ELSE '1' || part END COLLATE "C" ORDER BY n)
+	FROM unnest(string_to_array(version, '.')) WITH ORDINALITY AS t(part, n)
+$$;
+
+-- Parses and validates an XGBoost JSON artifact; returns its algorithm.
+-- 0A000 for anything that is not an XGBoost JSON model (pickle, joblib,
+-- binary), 22023 for a broken or unsupported one.
+CREATE FUNCTION mlpipe_model_check(artifact bytea) RETURNS text
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION mlpipe.model_info_json(m mlpipe.models) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT jsonb_build_object(
+		'model_name', m.model_name,
+		'version', m.version,
+		'algorithm', m.algorithm,
+		'sha256', m.sha256,
+		'size_bytes', octet_length(m.artifact),
+		'standardization_params', m.standardization_params,
+		'model_params', m.model_params,
+		'additional_metadata', m.metadata,
+		'created_at', m.created_at)
+$$;
+
+CREATE FUNCTION mlpipe.check_name_version(model_name text, version text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+	IF model_name IS NULL OR model_name !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' THEN
+		RAISE EXCEPTION 'model_name must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF version IS NULL OR version !~ '^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$' THEN
+		RAISE EXCEPTION 'version must be 1-64 letters, digits, ".", "_", "+" or "-", starting with a letter or digit'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END;
+$$;
+
+-- Registers a model version; returns its info.  The artifact is checked by
+-- the same reader that serves it, so a broken model never enters.
+CREATE FUNCTION mlpipe_register_model(
+	model_name text, version text, artifact bytea,
+	standardization_params jsonb DEFAULT '{}',
+	model_params jsonb DEFAULT '{}',
+	metadata jsonb DEFAULT '{}')
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	algo text;
+	std jsonb := coalesce(standardization_params, '{}');
+	r mlpipe.models;
+BEGIN
+	PERFORM mlpipe.check_name_version(model_name, version);
+	IF artifact IS NULL THEN
+		RAISE EXCEPTION 'model_file must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	algo := @extschema@.mlpipe_model_check(artifact);
+	-- the old pipeline wrapped the columns in {"params": ...}: keep the columns
+	IF jsonb_typeof(std) = 'object' AND std ? 'params' THEN
+		std := std -> 'params';
+	END IF;
+	IF jsonb_typeof(std) <> 'object' THEN
+		RAISE EXCEPTION 'standardization_params must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF std <> '{}' THEN
+		PERFORM @extschema@.mlpipe_check_standardization(std);
+	END IF;
+	IF jsonb_typeof(coalesce(model_params, '{}')) <> 'object' THEN
+		RAISE EXCEPTION 'model_params must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF jsonb_typeof(coalesce(metadata, '{}')) <> 'object' THEN
+		RAISE EXCEPTION 'additional_metadata must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	BEGIN
+		INSERT INTO mlpipe.models AS m (model_name, version, algorithm, artifact, sha256,
+			standardization_params, model_params, metadata)
+		VALUES (model_name, version, algo, artifact, encode(sha256(artifact), 'hex'),
+			std, coalesce(model_params, '{}'), coalesce(metadata, '{}'))
+		RETURNING m.* INTO r;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'model "%" version "%" is already registered', model_name, version
+			USING ERRCODE = 'unique_violation',
+			      HINT = 'Registered versions are immutable: register a new version.';
+	END;
+	RETURN mlpipe.model_info_json(r);
+END;
+$$;
+
+CREATE FUNCTION mlpipe.find_model(model_name text, version text) RETURNS mlpipe.models
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	r mlpipe.models;
+BEGIN
+	IF version IS NULL THEN
+		SELECT * INTO r FROM mlpipe.models m WHERE m.model_name = find_model.model_name
+		ORDER BY mlpipe.version_key(m.version) DESC LIMIT 1;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'model "%" not found', model_name USING ERRCODE = 'undefined_object';
+		END IF;
+	ELSE
+		SELECT * INTO r FROM mlpipe.models m
+		WHERE m.model_name = find_model.model_name AND m.version = find_model.version;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'model "%" version "%" not found', model_name, version
+				USING ERRCODE = 'undefined_object';
+		END IF;
+	END IF;
+	RETURN r;
+END;
+$$;
+
+-- Info of a version (NULL: the latest).
+CREATE FUNCTION mlpipe_model_info(model_name text, version text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT mlpipe.model_info_json(mlpipe.find_model(model_name, version))
+$$;
+
+-- [{"model_name": .., "versions": [..]}], names sorted, versions in version order.
+CREATE FUNCTION mlpipe_list_models() RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('model_name', model_name, 'versions', versions)
+	                          ORDER BY model_name), '[]')
+	FROM (SELECT model_name, jsonb_agg(version ORDER BY mlpipe.version_key(version)) AS versions
+	      FROM mlpipe.models GROUP BY model_name) s
+$$;
+
+CREATE FUNCTION mlpipe_model_artifact(model_name text, version text DEFAULT NULL) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT (mlpipe.find_model(model_name, version)).artifact
+$$;
+
+-- Removes a version; returns what it was.
+CREATE FUNCTION mlpipe_remove_model(model_name text, version text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	r mlpipe.models;
+BEGIN
+	IF version IS NULL THEN
+		RAISE EXCEPTION 'version must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM mlpipe.models m
+	WHERE m.model_name = mlpipe_remove_model.model_name AND m.version = mlpipe_remove_model.version
+	RETURNING m.* INTO r;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" version "%" not found', model_name, version
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN mlpipe.model_info_json(r);
+END;
+$$;
+
+-- ---------------------------------------------------------------------
+-- Training and prediction (SPEC sections 4 and 5).
+
+-- Validates standardization parameters (22023 naming what is wrong).
+CREATE FUNCTION mlpipe_check_standardization(params jsonb) RETURNS void
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Trains on mlpipe.purchases, evaluates, registers; returns the metrics.
+CREATE FUNCTION mlpipe_train(model_name text, algorithm text,
+	version text DEFAULT '1.0', hyperparams jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The raw model output for a feature vector (NULL elements are missing values).
+CREATE FUNCTION mlpipe_predict(model_name text, version text, features double precision[])
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'mlpipe_predict_vector' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Next month's amount, in currency units, for a new purchase.
+CREATE FUNCTION mlpipe_predict(model_name text, version text,
+	customer_id bigint, purchase_date timestamptz,
+	purchase_amount double precision, annual_income double precision,
+	age integer, gender text)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'mlpipe_predict_purchase' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Every customer's next-month prediction from stored history, in one scan.
+CREATE FUNCTION mlpipe_predict_customers(model_name text, version text DEFAULT NULL,
+	OUT customer_id bigint, OUT month date, OUT predicted_purchase_amount double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Many purchases in one call: a JSON array of raw_data objects in, a JSON
+-- array of predictions (input order) out.
+CREATE FUNCTION mlpipe_predict_batch(model_name text, version text, purchases jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT coalesce(jsonb_agg(to_jsonb(@extschema@.mlpipe_predict(model_name, version,
+			(p ->> 'customer_id')::bigint, (p ->> 'purchase_date')::timestamptz,
+			(p ->> 'purchase_amount')::double precision, (p ->> 'annual_income')::double precision,
+			(p ->> 'age')::integer, p ->> 'gender')) ORDER BY n), '[]')
+	FROM jsonb_array_elements(purchases) WITH ORDINALITY AS t(p, n)
+$$;
+
+-- Ingests purchases: a JSON array of raw_data objects, all or nothing.
+CREATE FUNCTION mlpipe_ingest_purchases(purchases jsonb) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF jsonb_typeof(purchases) IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION 'purchases must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_amount, purchase_date)
+	SELECT (p ->> 'customer_id')::bigint, (p ->> 'age')::integer, p ->> 'gender',
+	       (p ->> 'annual_income')::double precision, (p ->> 'purchase_amount')::double precision,
+	       (p ->> 'purchase_date')::timestamptz
+	FROM jsonb_array_elements(purchases) AS t(p);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END;
+$$;
