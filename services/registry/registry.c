@@ -110,23 +110,33 @@ check_identifier(const char *field, const struct mp_part *part, const char *patt
 	return ok;
 }
 
-/* The first bytes decide: pickle (0x80), zip/joblib, UBJSON or any non-JSON. */
-static int
-looks_like_json_model(const char *data, size_t len)
+/*
+ * Refuses here, before sending up to 64 MiB to the database, what cannot be
+ * JSON text at all: a pickle (protocol 2+ starts with 0x80), a zip or
+ * compressed joblib file, anything whose first non-blank byte is not '{'.
+ * Returns NULL when the upload may be JSON, else what it looks like.  Finer
+ * checks (UBJSON, JSON that is not an XGBoost model) are the extension's.
+ */
+static const char *
+refused_format(const char *data, size_t len)
 {
+	const unsigned char *u = (const unsigned char *) data;
 	size_t		i = 0;
 
-	if (len >= 3 && (unsigned char) data[0] == 0xEF && (unsigned char) data[1] == 0xBB &&
-		(unsigned char) data[2] == 0xBF)
+	if (len > 0 && u[0] == 0x80)
+		return "this looks like a Python pickle (or an uncompressed joblib file)";
+	if (len >= 2 && ((u[0] == 'P' && u[1] == 'K') || (u[0] == 0x1f && u[1] == 0x8b) ||
+					 (u[0] == 'x' && (u[1] == 0x9c || u[1] == 0x01 || u[1] == 0xda))))
+		return "this looks like a compressed or zip archive (a compressed joblib file?)";
+	if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
 		i = 3;					/* UTF-8 BOM */
-	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+	while (i < len && (u[i] == ' ' || u[i] == '\t' || u[i] == '\r' || u[i] == '\n'))
 		i++;
-	if (i >= len || data[i] != '{')
-		return 0;
-	/* XGBoost UBJSON also starts with '{' but is followed by a type marker */
-	for (i++; i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'); i++)
-		;
-	return i < len && (data[i] == '"' || data[i] == '}');
+	if (i >= len)
+		return "the file is empty";
+	if (u[i] != '{')
+		return "this is not JSON text";
+	return NULL;
 }
 
 static void
@@ -210,10 +220,14 @@ handle_register(struct request *req, struct reply *rep)
 	json_decref(errors);
 
 	file = multipart_find(&mp, "model_file");
-	if (!looks_like_json_model(file->data, file->len))
 	{
-		reply_detail(rep, 415, EXPORT_HINT);
-		goto done;
+		const char *why = refused_format(file->data, file->len);
+
+		if (why)
+		{
+			reply_detail(rep, 415, "Model file is not an XGBoost JSON model: %s. " EXPORT_HINT, why);
+			goto done;
+		}
 	}
 
 	values[0] = name;
@@ -226,8 +240,8 @@ handle_register(struct request *req, struct reply *rep)
 	res = db_exec(ST_REGISTER, values, lengths, formats, 0, &err);
 	if (res == NULL)
 	{
-		if (err.http_status == 415)
-			reply_detail(rep, 415, "%s " EXPORT_HINT, err.message);
+		if (err.http_status == 415 && strstr(err.message, "save_model") == NULL)
+			reply_detail(rep, 415, "%s. " EXPORT_HINT, err.message);
 		else if (err.http_status == 409)
 			reply_detail(rep, 409, "Model %s version %s already exists", name, version);
 		else
