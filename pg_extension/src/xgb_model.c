@@ -468,6 +468,24 @@ read_tree(ParseCtx *ctx, json_t *tree, int t, MlpTree *out)
 						"tree %d has vector leaves (multi-target trees), which are not supported", t);
 	}
 	n = (size_t) num_nodes;
+
+	/*
+	 * Check the length of the arrays before allocating anything: then the
+	 * allocation is bounded by the size of the input, whatever num_nodes
+	 * claims.
+	 */
+	{
+		static const char *const required[] = {
+			"left_children", "right_children", "parents", "split_indices",
+			"split_conditions", "default_left"
+		};
+
+		for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+		{
+			if ((rc = get_tree_array(ctx, tree, t, required[k], n, true, &arr)) != MLP_MODEL_OK)
+				return rc;
+		}
+	}
 	if (ctx->num_nodes + n > MLP_MAX_NODES)
 		return fail(ctx, MLP_MODEL_UNSUPPORTED, "the model has more than %u nodes", MLP_MAX_NODES);
 	if (!grow_scratch(ctx, n) || !reserve_nodes(ctx, n))

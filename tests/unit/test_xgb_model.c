@@ -593,6 +593,12 @@ test_broken(void)
 	expect_refused_json("num_nodes not a number", doc, MLP_MODEL_INVALID, "whole number");
 	json_decref(doc);
 
+	/* a huge num_nodes must be refused before anything is allocated for it */
+	doc = json_deep_copy(orig);
+	json_object_set_new(json_object_get(tree0(doc), "tree_param"), "num_nodes", json_string("1000000000"));
+	expect_refused_json("num_nodes huge", doc, MLP_MODEL_INVALID, "but num_nodes is 1000000000");
+	json_decref(doc);
+
 	doc = json_deep_copy(orig);
 	json_object_set_new(json_object_get(json_object_get(json_object_get(json_object_get(
 		doc, "learner"), "gradient_booster"), "model"), "gbtree_model_param"),
