@@ -37,16 +37,78 @@ else
 	say "purchases already loaded (DATA=path.csv replaces them)"
 fi
 
+for algo in xgboost random_forest linear; do
+	if [ "$(psql -XAtc "SELECT count(*) FROM mlpipe.models WHERE model_name = '$algo' AND version = '1.0'")" = 0 ]; then
+		say "training $algo 1.0"
+		psql -XAtc "SELECT format('  test RMSE %s, train RMSE %s, %s training rows, %s s',
+			round((m->>'rmse_test')::numeric, 1), round((m->>'rmse_train')::numeric, 1),
+			m->>'rows_train', round((m->>'training_seconds')::numeric, 2))
+			FROM mlpipe_train('$algo', '$algo', '1.0', '{}') m"
+	fi
+done
+
 say "what is there"
 psql -X <<'SQL'
 SELECT count(*) AS purchases, count(DISTINCT customer_id) AS customers,
        min(purchase_date)::date AS first, max(purchase_date)::date AS last
 FROM mlpipe.purchases;
+SELECT model_name, version, algorithm, round((metadata->>'rmse_test')::numeric, 1) AS rmse_test,
+       pg_size_pretty(octet_length(artifact)::bigint) AS size
+FROM mlpipe.models ORDER BY model_name, version;
 SQL
+
+if [ "${NO_SERVICES:-0}" = 1 ]; then
+	echo "NO_SERVICES=1: not starting the HTTP services"
+	exit 0
+fi
+
+# The services, in the foreground, until Ctrl-C.
+pids=()
+stop_all() {
+	trap - INT TERM EXIT
+	echo
+	say "stopping the services and the database"
+	[ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
+	wait 2>/dev/null
+	scripts/pg.sh stop
+	exit 0
+}
+trap stop_all INT TERM EXIT
+mkdir -p var/log
+for svc in registry:8000 preprocessing:8001 inference:8002; do
+	name=${svc%%:*} port=${svc##*:}
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		die "port $port is taken: stop what listens there (the old pipeline?) and run make run again"
+	fi
+	# own session: Ctrl-C reaches this script, which stops them in order
+	PORT=$port setsid build/bin/mlpipe-$name 2>>"var/log/$name.log" &
+	pids+=($!)
+done
+for port in 8000 8001 8002; do
+	for _ in $(seq 1 50); do
+		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+		sleep 0.1
+	done
+done
+std=$(psql -XAtc "SELECT standardization_params FROM mlpipe.models WHERE model_name = 'xgboost' AND version = '1.0'")
+
 cat <<EOF
 
-The embedded PostgreSQL runs on 127.0.0.1:$PGPORT (database $PGDATABASE, user $PGUSER).
-  make psql      open psql on it
-  make status    what runs and what it holds
-  make stop      stop it
+mlpipe is up.  PostgreSQL: 127.0.0.1:$PGPORT (database $PGDATABASE, user $PGUSER).
+Services (one JSON log line per request in var/log/):
+  registry       http://127.0.0.1:8000
+  preprocessing  http://127.0.0.1:8001
+  inference      http://127.0.0.1:8002
+
+Try:
+  curl -s localhost:8000/list_models
+  curl -s localhost:8000/get_latest_model_info/random_forest
+  curl -s localhost:8000/get_model/xgboost/1.0 -o model.json
+  curl -s localhost:8002/predict -H 'Content-Type: application/json' -d '{"model_name":"xgboost","model_version":"1.0","purchase_data":{"customer_id":1,"purchase_date":"2024-05-01T10:00:00+03:00","purchase_amount":250.0,"annual_income":65000,"age":35,"gender":"Female"}}'
+  curl -s localhost:8001/preprocess -H 'Content-Type: application/json' -d '{"raw_data":{"customer_id":1,"purchase_date":"2024-05-01T10:00:00Z","purchase_amount":250.0,"annual_income":65000,"age":35,"gender":"Female"},"standardization_params":{"params":$std}}'
+  make psql, then: SELECT mlpipe_predict('xgboost', NULL, 1, now(), 250, 65000, 35, 'Female');
+
+Ctrl-C stops the services and the database.
 EOF
+wait -n "${pids[@]}"
+die "a service exited; see var/log/"
