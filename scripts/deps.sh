@@ -10,7 +10,7 @@ packages=(
 	libpq-dev libmicrohttpd-dev libjansson-dev libxgboost-dev
 	# test and bench
 	python3-xgboost python3-requests curl wrk valgrind
-	libclang-rt-14-dev
+	libclang-rt-14-dev docker-compose
 )
 # nodejs ships npm on machines with NodeSource's package; Debian's npm conflicts with it
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -74,6 +74,8 @@ static void
 default_params(const char *algorithm, ParamList *pl)
 {
 	param_set(pl, "seed", "42");
+	/* XGBoost's warnings go to the server's stderr, not to the client */
+	param_set(pl, "verbosity", "0");
 	/* one thread: OpenMP threads spin and crowd out other backends */
 	param_set(pl, "nthread", "1");
 	if (strcmp(algorithm, "xgboost") == 0)
