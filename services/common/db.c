@@ -10,6 +10,7 @@
  * fresh connection; changing ones are not, since we cannot know whether the
  * lost call committed.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,27 @@ connect_now(void)
 	return PQconnectdbParams(keywords, values, 1);
 }
 
+/*
+ * An idle connection has nothing to read unless the server closed it (a
+ * restart sends FATAL 57P01 then EOF).  Finding that out now, with one
+ * poll(), lets a changing statement run on a fresh connection instead of
+ * failing on a dead one: we never retry those, since we could not know
+ * whether they committed.
+ */
+static int
+idle_connection_closed(PGconn *conn)
+{
+	struct pollfd pfd = {PQsocket(conn), POLLIN, 0};
+
+	if (pfd.fd < 0)
+		return 1;
+	/*
+	 * Only a closing server talks to an idle session (we never LISTEN); at
+	 * worst a false alarm costs one reconnect.
+	 */
+	return poll(&pfd, 1, 0) > 0;
+}
+
 /* The calling thread's connection, (re)connected; NULL and 503 when down. */
 static struct thread_conn *
 get_conn(struct db_error *err)
@@ -190,6 +212,11 @@ get_conn(struct db_error *err)
 	}
 	if (tc->conn == NULL)
 		tc->conn = connect_now();
+	else if (PQstatus(tc->conn) == CONNECTION_OK && idle_connection_closed(tc->conn))
+	{
+		PQreset(tc->conn);
+		memset(tc->prepared, 0, nstatements);
+	}
 	else if (PQstatus(tc->conn) != CONNECTION_OK)
 	{
 		PQreset(tc->conn);

@@ -87,6 +87,9 @@ def check_422(r, loc, typ, what):
         check(has_loc(r, loc, typ), what + ": loc %s type %s" % (loc, typ), r.text)
 
 
+MODEL = []
+
+
 def train_model():
     """A tiny XGBoost model on 19 features, as the old pipeline saved it."""
     import numpy as np
@@ -99,7 +102,8 @@ def train_model():
     path = os.path.join(os.environ["LOGDIR"], "model.json")
     booster.save_model(path)
     with open(path, "rb") as f:
-        return f.read()
+        MODEL.append(f.read())
+    return MODEL[0]
 
 
 STD = {"params": {
@@ -395,7 +399,7 @@ def sh(cmd):
                           universal_newlines=True)
 
 
-def test_database_down(name):
+def test_database_down(name, cid):
     stop, start = os.environ.get("PG_STOP", ""), os.environ.get("PG_START", "")
     if not stop or not start:
         print("skip database-down checks (no PG_STOP/PG_START)")
@@ -431,6 +435,27 @@ def test_database_down(name):
     status(requests.post(PRE + "/preprocess", json={"raw_data": p, "standardization_params": STD}),
            200, "preprocess after the database is back")
 
+    # A restart while no request comes in leaves every worker with a dead but
+    # unnoticed connection.  Changing requests are never retried (they may
+    # have committed), so the dead connection must be noticed before use.
+    # (first make every worker prepare the changing statements: 409, 404, 201)
+    for i in range(4):
+        register(name, "1.0", MODEL[0])
+        requests.delete(REG + "/remove_model/%s/0.0.%d" % (name, i), headers=AUTH)
+        requests.post(PRE + "/purchases", json=[purchase(cid, purchase_date="2024-05-0%dT08:00:00Z" % (i + 1))],
+                      headers=AUTH)
+    out = sh(stop + " && " + start)
+    check(out.returncode == 0, "database restarted while idle", out.stdout)
+    for i in range(4):
+        status(register(name, "6.%d" % i, MODEL[0]), 200, "register after an idle restart (%d)" % i)
+    for i in range(4):
+        status(requests.delete(REG + "/remove_model/%s/6.%d" % (name, i), headers=AUTH), 200,
+               "remove after an idle restart (%d)" % i)
+    ingest = [purchase(cid, purchase_date="2024-04-0%dT08:00:00Z" % (i + 1)) for i in range(3)]
+    for i in range(3):
+        status(requests.post(PRE + "/purchases", json=ingest[i:i + 1], headers=AUTH), 201,
+               "ingest after an idle restart (%d)" % i)
+
 
 def cleanup(name, cid):
     if name:
@@ -449,7 +474,7 @@ def main():
         cid = test_preprocessing()
         test_inference(name)
         test_metrics_and_logs()
-        test_database_down(name)
+        test_database_down(name, cid)
     except Exception as e:		# a crash of the test itself is a failure, not a pass
         check(False, "test run raised %r" % (e,))
     finally:
