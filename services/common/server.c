@@ -320,11 +320,11 @@ send_reply(struct MHD_Connection *conn, struct req_ctx *ctx, struct reply *rep)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	unsigned	status = rep->status ? rep->status : 500;
+	unsigned	status;
 	double		secs;
 
-	if (rep->body == NULL)
-		reply_detail(rep, 500, "Internal Server Error");
+	if (rep->body == NULL || rep->status < 100 || rep->status > 599)
+		reply_detail(rep, 500, "Internal Server Error");	/* a handler bug, not a crash */
 	status = rep->status;
 	resp = MHD_create_response_from_buffer(rep->body_len, rep->body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL)
