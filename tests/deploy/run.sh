@@ -12,6 +12,8 @@
 #   check_consistency.js   Dockerfiles, compose and manifests agree
 #   test_healthcheck.sh    the images' HEALTHCHECK script against a real server
 #   test_bootstrap.sh      the bootstrap script's steps and idempotence
+#   test_host_start.js     the real binaries started with the manifests' command,
+#                          variable names and probes
 #   self-tests             each checker, given a copy with one known mistake,
 #                          must fail: a checker that cannot fail proves nothing
 #
@@ -66,6 +68,13 @@ step lint_dockerfiles node "$here/lint_dockerfiles.js"
 step check_consistency node "$here/check_consistency.js"
 step test_healthcheck bash "$here/test_healthcheck.sh"
 step test_bootstrap bash "$here/test_bootstrap.sh"
+# the real binaries, started as the manifests and images start them (needs
+# the database of make test)
+if [ -n "${PGHOST:-}" ]; then
+	step test_host_start node "$here/test_host_start.js"
+else
+	count <<<"not ok - test_host_start needs a database: run it through make test"
+fi
 
 # ---- self-tests: one mistake in a copy, the named checker must fail --------
 scratch=$(mktemp -d)
