@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define SECS_PER_DAY 86400
+#define USECS_PER_SEC INT64_C(1000000)
+#define USECS_PER_DAY (SECS_PER_DAY * USECS_PER_SEC)
 
 const char *const mlp_feature_names[MLP_NFEATURES] = {
 	"age",
@@ -77,7 +79,7 @@ mlp_purchase_is_clean(const MlpPurchase *p)
 		p->gender != MLP_GENDER_MISSING)
 		return false;
 	/* Keeps month indexes and day differences far from any overflow. */
-	if (p->ts < MLP_TS_MIN || p->ts > MLP_TS_MAX)
+	if (p->ts < MLP_TS_MIN || p->ts > MLP_TS_MAX || p->usec < 0 || p->usec >= USECS_PER_SEC)
 		return false;
 	return true;
 }
@@ -154,6 +156,20 @@ mlp_month_of(int64_t ts)
 	return (int32_t) month_index;
 }
 
+/* Microseconds from a to b; exact for clean purchases (|ts| < 2^38). */
+static int64_t
+usec_between(const MlpPurchase *a, const MlpPurchase *b)
+{
+	return (b->ts - a->ts) * USECS_PER_SEC + (b->usec - a->usec);
+}
+
+/* Whole days (floor) from a to b, b not before a. */
+static int64_t
+days_between(const MlpPurchase *a, const MlpPurchase *b)
+{
+	return usec_between(a, b) / USECS_PER_DAY;
+}
+
 /*
  * Checks the preconditions of mlp_customer_months(): every purchase clean,
  * ts ascending, and few enough purchases for int32 counts.  Also returns the
@@ -174,9 +190,9 @@ check_and_avg_days(const MlpPurchase *sorted, size_t n, double *avg_days)
 			sum += -1;
 		else
 		{
-			if (sorted[i].ts < sorted[i - 1].ts)
+			if (usec_between(&sorted[i - 1], &sorted[i]) < 0)
 				return false;
-			sum += (sorted[i].ts - sorted[i - 1].ts) / SECS_PER_DAY;
+			sum += days_between(&sorted[i - 1], &sorted[i]);
 		}
 	}
 
@@ -290,8 +306,7 @@ mlp_customer_months(const MlpPurchase *sorted, size_t n, bool fill_gaps,
 		if (start == 0)
 			m->days_since_last = -1;
 		else
-			m->days_since_last = (double)
-				((sorted[start].ts - sorted[start - 1].ts) / SECS_PER_DAY);
+			m->days_since_last = (double) days_between(&sorted[start - 1], &sorted[start]);
 		m->avg_days_between = avg_days;
 		clv += m->purchase_amount;
 		m->clv = clv;
@@ -461,7 +476,7 @@ mlp_serving_month(const MlpPurchase *stored, size_t n_stored,
 
 	for (size_t i = 0; i < n_stored; i++)
 	{
-		if (stored[i].ts == newp->ts || !mlp_purchase_is_clean(&stored[i]))
+		if (!mlp_purchase_is_clean(&stored[i]) || usec_between(&stored[i], newp) == 0)
 			continue;
 		work[k] = stored[i];
 		if (work[k].gender == MLP_GENDER_MISSING)
@@ -479,7 +494,7 @@ mlp_serving_month(const MlpPurchase *stored, size_t n_stored,
 		MlpPurchase tmp = work[i];
 		size_t		j = i;
 
-		while (j > 0 && work[j - 1].ts > tmp.ts)
+		while (j > 0 && usec_between(&tmp, &work[j - 1]) > 0)
 		{
 			work[j] = work[j - 1];
 			j--;

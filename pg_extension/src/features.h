@@ -62,7 +62,9 @@ int			mlp_gender_from_text(const char *s, size_t len);
 
 typedef struct MlpPurchase
 {
-	int64_t		ts;				/* seconds since 1970-01-01 00:00:00 UTC */
+	int64_t		ts;				/* seconds since 1970-01-01 00:00:00 UTC (floor) */
+	int32_t		usec;			/* and microseconds past ts, 0..999999: day
+								 * counts and "same timestamp" need them */
 	double		amount;
 	double		income;
 	int32_t		age;
@@ -77,7 +79,7 @@ typedef struct MlpPurchase
 
 /* Cleaning step (1): false for a row that must be dropped.  A missing gender
  * is kept (it is filled later).  Non-finite numbers and a ts outside
- * MLP_TS_MIN..MLP_TS_MAX are unclean too. */
+ * MLP_TS_MIN..MLP_TS_MAX or a usec outside 0..999999 are unclean too. */
 bool		mlp_purchase_is_clean(const MlpPurchase *p);
 
 /* The four standardized columns. */

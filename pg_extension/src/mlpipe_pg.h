@@ -20,8 +20,8 @@
  * purchase_date columns, the first at attribute number `first`. */
 extern void mlpipe_tuple_to_purchase(HeapTuple tup, TupleDesc desc, int first, MlpPurchase *p);
 
-/* Seconds since the Unix epoch (floor) of a TimestampTz. */
-extern int64 mlpipe_unix_seconds(TimestampTz ts);
+/* Sets p->ts and p->usec from a TimestampTz. */
+extern void mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p);
 
 /*
  * The training set of SPEC section 3, built in one ordered scan of

@@ -40,13 +40,17 @@ PG_FUNCTION_INFO_V1(mlpipe_preprocess);
 
 #define SCAN_BATCH 10000
 
-int64
-mlpipe_unix_seconds(TimestampTz ts)
+void
+mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p)
 {
 	int64		usec = ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	int64		sec = usec / USECS_PER_SEC;
 
-	/* floor division: a purchase at 23:59:59.5 belongs to its second */
-	return usec >= 0 ? usec / USECS_PER_SEC : -((-usec + USECS_PER_SEC - 1) / USECS_PER_SEC);
+	/* floor division: 1969-12-31 23:59:59.5 is second -1 plus 500000 us */
+	if (usec % USECS_PER_SEC < 0)
+		sec--;
+	p->ts = sec;
+	p->usec = (int32) (usec - sec * USECS_PER_SEC);
 }
 
 /* A purchase row (age, gender, income, amount, date from attno `first`). */
@@ -72,7 +76,7 @@ mlpipe_tuple_to_purchase(HeapTuple tup, TupleDesc desc, int first, MlpPurchase *
 	d = SPI_getbinval(tup, desc, first + 3, &isnull);
 	p->amount = isnull ? NAN : DatumGetFloat8(d);
 	d = SPI_getbinval(tup, desc, first + 4, &isnull);
-	p->ts = mlpipe_unix_seconds(DatumGetTimestampTz(d));
+	mlpipe_timestamp_to_purchase(DatumGetTimestampTz(d), p);
 }
 
 /* ---- the training set ---- */
@@ -379,7 +383,7 @@ mlpipe_serving_vector(const NewPurchase *np, const MlpStandardization *std,
 	Datum		arg = Int64GetDatum(np->customer_id);
 	uint64		n;
 
-	newp.ts = mlpipe_unix_seconds(np->purchase_date);
+	mlpipe_timestamp_to_purchase(np->purchase_date, &newp);
 	newp.amount = np->purchase_amount;
 	newp.income = np->annual_income;
 	newp.age = np->age;

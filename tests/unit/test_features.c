@@ -900,6 +900,47 @@ test_random(void)
 	CHECK(bad_junk == 0);
 }
 
+/*
+ * Microseconds count: a day minus 0.1 s is 0 whole days, and two purchases
+ * 0.3 s apart are not "the same timestamp" (regression: ts used to hold
+ * whole seconds only, so both cases went wrong).
+ */
+static void
+test_subsecond(void)
+{
+	MlpPurchase p[2],
+				work[3],
+				newp;
+	MlpMonth	out[4],
+				months[3],
+				m;
+
+	p[0] = purchase(utc(2024, 4, 30, 0, 0, 0), 10, 50000, 30, MLP_FEMALE);
+	p[0].usec = 500000;
+	p[1] = purchase(utc(2024, 5, 1, 0, 0, 0), 10, 50000, 30, MLP_FEMALE);
+	p[1].usec = 400000;
+	CHECK(mlp_customer_months(p, 2, true, out) == 2);
+	CHECK(out[1].days_since_last == 0);
+	CHECK(out[0].avg_days_between == 0);	/* (-1 + 0) / 2 truncated */
+
+	/* serving: 0.3 s apart, both kept */
+	newp = p[0];
+	newp.usec = 200000;
+	CHECK(mlp_serving_month(p, 1, &newp, work, months, &m));
+	CHECK(m.frequency == 2);
+	/* the same instant: the new one replaces the stored one */
+	newp.usec = 500000;
+	newp.amount = 99;
+	CHECK(mlp_serving_month(p, 1, &newp, work, months, &m));
+	CHECK(m.frequency == 1 && m.purchase_amount == 99);
+
+	/* a fraction outside a second is not clean */
+	newp.usec = 1000000;
+	CHECK(!mlp_purchase_is_clean(&newp));
+	newp.usec = -1;
+	CHECK(!mlp_purchase_is_clean(&newp));
+}
+
 int
 main(void)
 {
@@ -917,6 +958,7 @@ main(void)
 	test_standardization();
 	test_vector();
 	test_serving();
+	test_subsecond();
 	test_random();
 
 	printf("%d passed, %d failed\n", n_passed, n_failed);

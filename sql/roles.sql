@@ -1,0 +1,66 @@
+-- Least-privilege roles for the services, in the current database.
+--
+--   psql -f sql/roles.sql          (as a superuser, after CREATE EXTENSION mlpipe)
+--
+-- Group roles (NOLOGIN) hold the privileges; one LOGIN role per service
+-- joins the groups it needs:
+--
+--   mlpipe_reader   read purchases and models, preprocess, predict
+--   mlpipe_writer   mlpipe_reader + register and remove models
+--   mlpipe_ingest   add purchases
+--
+--   mlpipe_inference      -> mlpipe_reader
+--   mlpipe_preprocessing  -> mlpipe_reader, mlpipe_ingest
+--   mlpipe_registry       -> mlpipe_writer
+--
+-- No role but the owner can drop or alter the tables, and registered model
+-- rows cannot be updated by anyone (a trigger refuses it).  No function is
+-- SECURITY DEFINER: each runs with its caller's rights.  Passwords: set
+-- them with ALTER ROLE ... PASSWORD where connections are not local/trusted
+-- (the embedded cluster of make run trusts 127.0.0.1 and its socket).
+-- Running this twice changes nothing.
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+
+DO $$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['mlpipe_reader', 'mlpipe_writer', 'mlpipe_ingest'] LOOP
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+			EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+		END IF;
+	END LOOP;
+	FOREACH r IN ARRAY ARRAY['mlpipe_inference', 'mlpipe_preprocessing', 'mlpipe_registry'] LOOP
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+			EXECUTE format('CREATE ROLE %I LOGIN', r);
+		END IF;
+	END LOOP;
+END;
+$$;
+
+-- what PUBLIC gets by default on functions is taken back for the ones that write
+REVOKE EXECUTE ON FUNCTION
+	mlpipe_train(text, text, text, jsonb),
+	mlpipe_register_model(text, text, bytea, jsonb, jsonb, jsonb),
+	mlpipe_remove_model(text, text),
+	mlpipe_ingest_purchases(jsonb)
+FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA mlpipe TO mlpipe_reader, mlpipe_writer, mlpipe_ingest;
+
+GRANT SELECT ON mlpipe.purchases, mlpipe.models TO mlpipe_reader;
+
+GRANT mlpipe_reader TO mlpipe_writer;
+GRANT INSERT, DELETE ON mlpipe.models TO mlpipe_writer;
+GRANT EXECUTE ON FUNCTION
+	mlpipe_register_model(text, text, bytea, jsonb, jsonb, jsonb),
+	mlpipe_remove_model(text, text)
+TO mlpipe_writer;
+
+GRANT INSERT ON mlpipe.purchases TO mlpipe_ingest;
+GRANT EXECUTE ON FUNCTION mlpipe_ingest_purchases(jsonb) TO mlpipe_ingest;
+
+GRANT mlpipe_reader TO mlpipe_inference;
+GRANT mlpipe_reader, mlpipe_ingest TO mlpipe_preprocessing;
+GRANT mlpipe_writer TO mlpipe_registry;
