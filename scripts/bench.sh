@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# make bench: side-by-side benchmarks of mlpipe against a reference, on the
+# same data and the same machine, in one run.  Builds and installs, starts a
+# throwaway cluster (never the one of `make run`), and removes it at exit.
+#
+#   features  mlpipe_training_rows() against an ordered scan of the same
+#             purchases; mlpipe_preprocess per call
+#   predict   mlpipe_predict over 1,000,000 feature rows, serial and with two
+#             parallel workers, against XGBoost's own single-thread batch
+#             prediction of the same rows (tests/bench/predict_ref.c)
+#   http      POST /predict through mlpipe-inference (wrk) against the same
+#             prediction as a prepared statement (pgbench)
+#
+# Results: var/bench/results.md (printed at the end), var/bench/results.env
+# (every number, key=value), raw outputs and logs in var/bench/.
+# tests/bench/README.md says how to read them.
+#
+# Settings (environment), for quicker partial runs:
+#   BENCH_SECTIONS="features predict http"   which sections run
+#   BENCH_PURCHASES=1000000   purchases generated (seed 1)
+#   BENCH_ROWS=1000000        rows of the prediction table
+#   BENCH_FEATURE_RUNS=5      runs of each feature query (alternating)
+#   BENCH_PREDICT_RUNS=3      runs of each prediction query (alternating)
+#   BENCH_PREPROCESS_CALLS=10000  calls per mlpipe_preprocess timing loop
+#   BENCH_HTTP_SECONDS=10     duration of each wrk and pgbench run
+#   BENCH_CONNECTIONS="1 8 32"
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$top"
+
+sections=${BENCH_SECTIONS:-features predict http}
+purchases=${BENCH_PURCHASES:-1000000}
+nrows=${BENCH_ROWS:-1000000}
+feature_runs=${BENCH_FEATURE_RUNS:-5}
+predict_runs=${BENCH_PREDICT_RUNS:-3}
+preprocess_calls=${BENCH_PREPROCESS_CALLS:-10000}
+http_seconds=${BENCH_HTTP_SECONDS:-10}
+connections=${BENCH_CONNECTIONS:-1 8 32}
+
+out=$top/var/bench
+mkdir -p "$out" "$out/log"
+rm -f "$out"/results.env "$out"/results.md "$out"/timings.txt "$out"/pgbench-*
+started=$(date +%s)
+
+# every number goes here as key=value, and into R for the table
+declare -A R
+put() {
+	R[$1]=$2
+	echo "$1=$2" >>"$out/results.env"
+}
+elapsed() { echo "$(($(date +%s) - started))s"; }
+step() { say "[$(elapsed)] $*"; }
+want() { [[ " $sections " == *" $1 "* ]]; }
+
+# ---- build, install, cluster -------------------------------------------
+
+step "building and installing"
+make -s all || die "build failed"
+make -s install >/dev/null || die "install failed"
+make -s -C tests/bench >/dev/null || die "benchmark harness build failed"
+
+export MLPIPE_PG_NAME="bench-$$" MLPIPE_PG_FAST=1
+MLPIPE_PGPORT=$(free_port $((55000 + $$ % 1000))) || die "no free port"
+export MLPIPE_PGPORT MLPIPE_PGDATABASE=mlpipe_bench
+
+service_pids=()
+cleanup() {
+	local pid
+	for pid in "${service_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${service_pids[@]}"; do wait "$pid" 2>/dev/null; done
+	scripts/pg.sh destroy >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "starting a throwaway cluster on port $MLPIPE_PGPORT"
+scripts/pg.sh start >/dev/null || die "could not start the bench cluster"
+eval "$(scripts/pg.sh env)"
+psql -XqAt -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' \
+	-c 'CREATE EXTENSION mlpipe' || die "CREATE EXTENSION failed"
+put machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), PostgreSQL $(pg_config --version | awk '{print $2}')"
+
+q() { psql -XqAt -v ON_ERROR_STOP=1 "$@"; }
+
+# Runs a psql script and times its statements.  A line "\echo @@T label"
+# before a statement tags psql's next "Time:" line; "\echo @@V key value"
+# records a value.  Prints each timing as it arrives; appends "label ms" and
+# "key value" lines to $out/timings.txt.  Fails if psql fails.
+timed_psql() {
+	local label="" line ms
+	psql -X -v ON_ERROR_STOP=1 -f "$1" 2>&1 | while IFS= read -r line; do
+		case $line in
+		"@@T "*) label=${line#@@T } ;;
+		"@@V "*) echo "${line#@@V }" >>"$out/timings.txt" ;;
+		"Time: "*)
+			if [ -n "$label" ]; then
+				ms=${line#Time: }
+				ms=${ms%% ms*}
+				echo "$label $ms" >>"$out/timings.txt"
+				printf '    %-34s %10.1f ms\n' "$label" "$ms"
+				label=""
+			fi
+			;;
+		*ERROR*|*FATAL*|psql:*) echo "    $line" >&2 ;;
+		esac
+	done
+	return "${PIPESTATUS[0]}"
+}
+
+# median of the values recorded under a label
+median_of() {
+	awk -v k="$1" '$1 == k {print $2}' "$out/timings.txt" | sort -g |
+		awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+value_of() { awk -v k="$1" '$1 == k {v = $2} END {print v}' "$out/timings.txt"; }
+calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
+
+# ---- data ----------------------------------------------------------------
+
+csv=$out/purchases-$purchases-1.csv
+step "generating $purchases purchases (seed 1)"
+build/bin/mlpipe-gen-purchases --purchases "$purchases" --seed 1 --output "$csv" --quiet ||
+	die "generator failed"
+step "loading them"
+psql -X -v ON_ERROR_STOP=1 -v csv="$csv" -f sql/load_purchases.sql || die "load failed"
+q -c 'VACUUM ANALYZE mlpipe.purchases' || die "VACUUM failed"
+ncustomers=$(q -c 'SELECT max(customer_id) FROM mlpipe.purchases')
+put purchases "$purchases"
+put customers "$(q -c 'SELECT count(DISTINCT customer_id) FROM mlpipe.purchases')"
+
+# ---- 1. features -------------------------------------------------------
+
+if want features; then
+	step "features: mlpipe_training_rows() vs ordered scan, $feature_runs runs each, alternating"
+	{
+		echo '\timing on'
+		echo '\o /dev/null'
+		# warm both up (buffers, the extension loaded), untimed
+		echo 'SELECT count(*) FROM mlpipe_training_rows();'
+		echo 'SELECT count(*) FROM (SELECT * FROM mlpipe.purchases ORDER BY customer_id, purchase_date) s;'
+		for i in $(seq 1 "$feature_runs"); do
+			echo '\echo @@T training_rows'
+			echo 'SELECT count(*) FROM mlpipe_training_rows();'
+			echo '\echo @@T ordered_scan'
+			echo 'SELECT count(*) FROM (SELECT * FROM mlpipe.purchases ORDER BY customer_id, purchase_date) s;'
+			# the same order, but every column fetched and formed into a row
+			echo '\echo @@T ordered_scan_full_rows'
+			echo 'SELECT count(s) FROM (SELECT * FROM mlpipe.purchases ORDER BY customer_id, purchase_date) s;'
+		done
+	} >"$out/features.sql"
+	timed_psql "$out/features.sql" || die "feature benchmark failed"
+	put training_rows "$(q -c 'SELECT count(*) FROM mlpipe_training_rows()')"
+	put feat_plan "$(q -c 'EXPLAIN SELECT count(*) FROM (SELECT * FROM mlpipe.purchases ORDER BY customer_id, purchase_date) s' | sed -n 2p | sed 's/ *(cost.*//; s/^ *-> *//')"
+	put feat_ours_ms "$(median_of training_rows)"
+	put feat_ref_ms "$(median_of ordered_scan)"
+	put feat_full_ms "$(median_of ordered_scan_full_rows)"
+	put feat_ratio "$(calc "${R[feat_ours_ms]} / ${R[feat_ref_ms]}")"
+	put feat_ratio_full "$(calc "${R[feat_ours_ms]} / ${R[feat_full_ms]}")"
+
+	step "features: mlpipe_preprocess, $preprocess_calls calls per run, 3 runs"
+	cid=$(q -c 'SELECT customer_id FROM mlpipe.purchases GROUP BY 1 HAVING count(*) = 15 ORDER BY 1 LIMIT 1')
+	[ -n "$cid" ] || die "no customer with 15 purchases"
+	put preprocess_customer "$cid"
+	{
+		echo '\timing on'
+		echo '\o /dev/null'
+		echo 'SET client_min_messages = warning;'
+		echo 'DROP TABLE IF EXISTS bench_params;'
+		echo '\echo @@T standardization_params'
+		echo 'CREATE TABLE bench_params AS SELECT mlpipe_standardization_params() AS p;'
+		for i in 1 2 3; do
+			for what in preprocess loop_only; do
+				if [ $what = preprocess ]; then
+					call="r := mlpipe_preprocess($cid, '2024-05-01T10:00:00Z', 250, 65000, 35, 'Female', p);"
+				else
+					call="r := p;"	# the loop and assignment alone, to subtract
+				fi
+				echo "\\echo @@T $what"
+				cat <<-SQL
+				DO \$\$
+				DECLARE
+					p jsonb := (SELECT bench_params.p FROM bench_params);
+					r jsonb;
+				BEGIN
+					FOR i IN 1..$preprocess_calls LOOP
+						$call
+					END LOOP;
+				END
+				\$\$;
+				SQL
+			done
+		done
+	} >"$out/preprocess.sql"
+	timed_psql "$out/preprocess.sql" || die "preprocess benchmark failed"
+	put std_params_ms "$(value_of standardization_params)"
+	put preprocess_us "$(calc "($(median_of preprocess) - $(median_of loop_only)) * 1000 / $preprocess_calls" 1)"
+	put preprocess_loop_us "$(calc "$(median_of loop_only) * 1000 / $preprocess_calls" 2)"
+fi
+
+# ---- 2. prediction -------------------------------------------------------
+
+features_list="c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14,c15,c16,c17,c18,c19"
+predict_sql="SELECT sum(mlpipe_predict('bench200','1.0', ARRAY[$features_list])) AS s FROM bench.rows"
+
+if want predict; then
+	step "predict: training bench200 (200 trees, max_depth 6) on the purchases"
+	q -c "SELECT format('  %s training rows, %s s', m->>'rows_train', round((m->>'training_seconds')::numeric, 1))
+		FROM mlpipe_train('bench200', 'xgboost', '1.0',
+			'{\"n_estimators\":200,\"max_depth\":6,\"eta\":0.1,\"min_child_weight\":1}') m" ||
+		die "training bench200 failed"
+	step "predict: a table of $nrows rows x 19 float8 (about 5 % NULL), setseed"
+	q -v rows="$nrows" -f tests/bench/predict_table.sql || die "could not make the prediction table"
+	step "predict: exporting the rows and the artifact for the XGBoost reference"
+	q -c "\\copy (SELECT $features_list FROM bench.rows ORDER BY id) TO '$out/rows.csv' WITH (FORMAT csv)" ||
+		die "export of the rows failed"
+	q -c "SELECT convert_from(mlpipe_model_artifact('bench200', '1.0'), 'UTF8')" >"$out/bench200.json" ||
+		die "export of the artifact failed"
+
+	step "predict: SQL, serial (a) and 2 parallel workers (b), $predict_runs runs each, alternating"
+	parallel_on="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
+	serial_on="SET max_parallel_workers_per_gather = 0;"
+	q -c "$parallel_on" -c "EXPLAIN $predict_sql" >"$out/predict_parallel_plan.txt"
+	put predict_workers_planned "$(awk -F': ' '/Workers Planned/ {print $2}' "$out/predict_parallel_plan.txt")"
+	{
+		echo '\timing on'
+		# warm-up: the serial backend parses and caches the model once
+		echo "$serial_on"
+		echo "$predict_sql \\g /dev/null"
+		# what the query costs without the model: scan, array, aggregate
+		echo '\echo @@T array_only'
+		echo "SELECT sum(array_length(ARRAY[$features_list], 1)) FROM bench.rows \\g /dev/null"
+		for i in $(seq 1 "$predict_runs"); do
+			echo "$serial_on"
+			echo '\echo @@T predict_serial'
+			echo "$predict_sql \\gset serial_"
+			echo "$parallel_on"
+			echo '\echo @@T predict_parallel'
+			echo "$predict_sql \\gset parallel_"
+		done
+		echo '\echo @@V sum_serial' ":serial_s"
+		echo '\echo @@V sum_parallel' ":parallel_s"
+	} >"$out/predict.sql"
+	timed_psql "$out/predict.sql" || die "prediction benchmark failed"
+
+	step "predict: XGBoost's own prediction (1 thread) and mlp_model_predict, $predict_runs runs"
+	build/bench/predict_ref "$out/bench200.json" "$out/rows.csv" "$predict_runs" >"$out/predict_ref.txt" ||
+		die "the reference harness failed"
+	ref() { awk -v k="$1" '$1 == k {print $2}' "$out/predict_ref.txt"; }
+
+	put model_trees "$(ref trees)"
+	put model_max_depth "$(ref max_depth)"
+	put model_nodes "$(ref nodes)"
+	a_ms=$(median_of predict_serial)
+	b_ms=$(median_of predict_parallel)
+	put predict_serial_us "$(calc "$a_ms * 1000 / $nrows" 3)"
+	put predict_parallel_us "$(calc "$b_ms * 1000 / $nrows" 3)"
+	put predict_array_only_us "$(calc "$(median_of array_only) * 1000 / $nrows" 3)"
+	put predict_xgb_us "$(calc "$(ref xgb_us_per_row)" 3)"
+	put predict_xgb_setup_ms "$(calc "$(ref xgb_setup_s) * 1000" 1)"
+	put predict_eval_us "$(calc "$(ref eval_us_per_row)" 3)"
+	put predict_ratio_a_c "$(calc "${R[predict_serial_us]} / ${R[predict_xgb_us]}")"
+	put predict_ratio_a_b "$(calc "$a_ms / $b_ms")"
+	put sum_serial "$(value_of sum_serial)"
+	put sum_parallel "$(value_of sum_parallel)"
+	put sum_xgb "$(ref sum_xgb)"
+	put sum_eval "$(ref sum_eval)"
+	put sum_rel_diff "$(awk -v a="${R[sum_serial]}" -v b="${R[sum_xgb]}" -v p="${R[sum_parallel]}" \
+		'function abs(x) {return x < 0 ? -x : x}
+		 BEGIN {d = abs(a - b); if (abs(p - b) > d) d = abs(p - b); printf "%.2g", d / (abs(b) > 0 ? abs(b) : 1)}')"
+fi
+
+# ---- 3. HTTP -------------------------------------------------------------
+
+if want http; then
+	step "http: training xgboost 1.0 (default hyperparameters)"
+	q -c "SELECT format('  %s training rows, %s s', m->>'rows_train', round((m->>'training_seconds')::numeric, 1))
+		FROM mlpipe_train('xgboost', 'xgboost', '1.0', '{}') m" || die "training xgboost failed"
+
+	step "http: starting the three services on free ports"
+	declare -A svc_port svc_pid
+	p=$((18000 + $$ % 1000))
+	for name in registry preprocessing inference; do
+		port=$(free_port "$p") || die "no free port"
+		p=$((port + 1))
+		PORT=$port HOST=127.0.0.1 build/bin/mlpipe-$name 2>"$out/log/$name.log" &
+		svc_pid[$name]=$!
+		service_pids+=($!)
+		svc_port[$name]=$port
+	done
+	for name in registry preprocessing inference; do
+		for _ in $(seq 1 100); do
+			curl -sf "http://127.0.0.1:${svc_port[$name]}/healthz" >/dev/null && break
+			kill -0 "${svc_pid[$name]}" 2>/dev/null || die "mlpipe-$name exited; see $out/log/$name.log"
+			sleep 0.1
+		done
+		echo "    mlpipe-$name pid ${svc_pid[$name]} on 127.0.0.1:${svc_port[$name]}"
+	done
+	iport=${svc_port[inference]}
+
+	# one request by hand: it must answer 200 with what SQL says
+	body='{"model_name":"xgboost","model_version":"1.0","purchase_data":{"customer_id":1,"purchase_date":"2024-05-01T10:00:00Z","purchase_amount":250.0,"annual_income":65000,"age":35,"gender":"Female"}}'
+	code=$(curl -s -o "$out/http_check.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-d "$body" "http://127.0.0.1:$iport/predict")
+	sqlv=$(q -c "SELECT mlpipe_predict('xgboost','1.0', 1, '2024-05-01T10:00:00Z', 250, 65000, 35, 'Female')")
+	httpv=$(sed -n 's/.*"predicted_purchase_amount": *\([-0-9.eE+]*\).*/\1/p' "$out/http_check.json")
+	echo "    check: HTTP $code, predicted $httpv; SQL says $sqlv"
+	[ "$code" = 200 ] || die "POST /predict answered $code: $(cat "$out/http_check.json")"
+	put http_check "$(awk -v a="$httpv" -v b="$sqlv" 'BEGIN {d = a - b; if (d < 0) d = -d; print (d <= 1e-6 * (b < 0 ? -b : b) + 1e-9) ? "same as SQL" : "DIFFERS from SQL"}')"
+
+	for c in $connections; do
+		t=$((c < 2 ? c : 2))
+		step "http: wrk POST /predict, $c connections, $t threads, ${http_seconds}s"
+		BENCH_CUSTOMERS=$ncustomers wrk -t"$t" -c"$c" -d"${http_seconds}s" --latency \
+			-s tests/bench/predict.lua "http://127.0.0.1:$iport/predict" >"$out/wrk-c$c.txt" 2>&1 ||
+			die "wrk failed: $(cat "$out/wrk-c$c.txt")"
+		line=$(grep '^BENCH ' "$out/wrk-c$c.txt") || die "wrk printed no summary: $(cat "$out/wrk-c$c.txt")"
+		get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $line"; }
+		put "wrk_c${c}_rps" "$(calc "$(get requests) / ($(get duration_us) / 1e6)" 0)"
+		put "wrk_c${c}_p50_ms" "$(calc "$(get p50_us) / 1000" 2)"
+		put "wrk_c${c}_p99_ms" "$(calc "$(get p99_us) / 1000" 2)"
+		non2xx=$(awk -F': *' '/Non-2xx/ {print $2}' "$out/wrk-c$c.txt")
+		put "wrk_c${c}_non2xx" "${non2xx:-0}"
+		put "wrk_c${c}_socket_errors" "$(get socket_errors)"
+		echo "    ${R[wrk_c${c}_rps]} req/s, p50 ${R[wrk_c${c}_p50_ms]} ms, p99 ${R[wrk_c${c}_p99_ms]} ms, non-2xx ${R[wrk_c${c}_non2xx]}, socket errors ${R[wrk_c${c}_socket_errors]}"
+
+		step "http: pgbench, the same prediction as a prepared statement, $c clients, $t threads, ${http_seconds}s"
+		rm -f "$out"/pgbench-c"$c"*
+		pgbench -n -M prepared -c "$c" -j "$t" -T "$http_seconds" -D ncustomers="$ncustomers" \
+			-f tests/bench/predict.pgbench -l --log-prefix="$out/pgbench-c$c" >"$out/pgbench-c$c.txt" 2>&1 ||
+			die "pgbench failed: $(tail -5 "$out/pgbench-c$c.txt")"
+		# per-transaction log: client, transaction, latency in microseconds, ...
+		cat "$out"/pgbench-c"$c".* | awk '{print $3}' | sort -n >"$out/pgbench-c$c.latencies"
+		pct() { awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f", v[i] / 1000}' "$out/pgbench-c$c.latencies"; }
+		put "pgb_c${c}_tps" "$(awk '/^tps = / {printf "%.0f", $3}' "$out/pgbench-c$c.txt")"
+		put "pgb_c${c}_p50_ms" "$(pct 50)"
+		put "pgb_c${c}_p99_ms" "$(pct 99)"
+		failed=$(awk -F': *' '/number of failed transactions/ {split($2, a, " "); print a[1]}' "$out/pgbench-c$c.txt")
+		put "pgb_c${c}_failed" "${failed:-0}"
+		rm -f "$out"/pgbench-c"$c".[0-9]*
+		echo "    ${R[pgb_c${c}_tps]} tps, p50 ${R[pgb_c${c}_p50_ms]} ms, p99 ${R[pgb_c${c}_p99_ms]} ms, failed ${R[pgb_c${c}_failed]}"
+		put "http_ratio_c$c" "$(calc "${R[wrk_c${c}_rps]} / ${R[pgb_c${c}_tps]}")"
+	done
+	for name in registry preprocessing inference; do
+		put "rss_$name" "$(awk '/^VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/${svc_pid[$name]}/status")"
+	done
+	put inference_log_lines "$(wc -l <"$out/log/inference.log")"
+fi
+
+put total_seconds "$(($(date +%s) - started))"
+
+# ---- the table -----------------------------------------------------------
+
+# "yes"/"NO" for a comparison, "-" when a number is missing
+verdict() {
+	awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+		if (a == "" || a == "nan") { print "-"; exit }
+		ok = (op == "<=") ? a + 0 <= b + 0 : (op == ">=") ? a + 0 >= b + 0 : a + 0 < b + 0
+		print ok ? "yes" : "NO" }'
+}
+v() { echo "${R[$1]:--}"; }
+
+{
+	echo "# mlpipe benchmarks"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(v machine), $(v purchases) purchases of $(v customers) customers (seed 1); total $(v total_seconds) s."
+	echo "Medians; ours and the reference alternate within one run. See tests/bench/README.md."
+	if want features; then
+		echo
+		echo "## 1. Features (issue 3)"
+		echo
+		echo "| measurement | ours | reference | ratio | goal | met |"
+		echo "| --- | ---: | ---: | ---: | --- | --- |"
+		echo "| \`count(*) FROM mlpipe_training_rows()\` ($(v training_rows) rows) vs \`count(*)\` of the ordered scan [$(v feat_plan)] | $(v feat_ours_ms) ms | $(v feat_ref_ms) ms | $(v feat_ratio) | ≤ 2 | $(verdict "${R[feat_ratio]:-}" "<=" 2) |"
+		echo "| same, reference forming every row (\`count(s)\`) | $(v feat_ours_ms) ms | $(v feat_full_ms) ms | $(v feat_ratio_full) | (info) | |"
+		echo "| \`mlpipe_preprocess\`, customer $(v preprocess_customer) (15 purchases), plpgsql loop, loop cost ($(v preprocess_loop_us) µs) subtracted | $(v preprocess_us) µs/call | | | | |"
+		echo "| \`mlpipe_standardization_params()\` (one call) | $(v std_params_ms) ms | | | | |"
+	fi
+	if want predict; then
+		echo
+		echo "## 2. Prediction (issue 4)"
+		echo
+		echo "Model bench200: $(v model_trees) trees, deepest $(v model_max_depth), $(v model_nodes) nodes; $nrows rows × 19 float8, ~5 % NULL."
+		echo
+		echo "| measurement | µs/row | vs | ratio | goal | met |"
+		echo "| --- | ---: | --- | ---: | --- | --- |"
+		echo "| (a) \`sum(mlpipe_predict(..., ARRAY[c1..c19]))\`, serial | $(v predict_serial_us) | (c) | $(v predict_ratio_a_c) | (a)/(c) ≤ 1 | $(verdict "${R[predict_ratio_a_c]:-}" "<=" 1) |"
+		echo "| (b) same, 2 parallel workers (planned: $(v predict_workers_planned)) | $(v predict_parallel_us) | (a) | $(v predict_ratio_a_b) | (a)/(b) ≥ 1.6 | $(verdict "${R[predict_ratio_a_b]:-}" ">=" 1.6) |"
+		echo "| (c) XGBoost 1.7 \`XGBoosterPredictFromDense\`, 1 thread (load $(v predict_xgb_setup_ms) ms not counted) | $(v predict_xgb_us) | | | | |"
+		echo "| mlp_model_predict alone, C loop (the evaluator's raw cost) | $(v predict_eval_us) | | | | |"
+		echo "| scan + ARRAY[...] + sum, no model (SQL floor) | $(v predict_array_only_us) | | | | |"
+		echo
+		echo "Sums: serial $(v sum_serial), parallel $(v sum_parallel), XGBoost $(v sum_xgb), evaluator $(v sum_eval); largest relative difference to XGBoost $(v sum_rel_diff) (goal ≤ 1e-3: $(verdict "${R[sum_rel_diff]:-}" "<=" 0.001))."
+	fi
+	if want http; then
+		echo
+		echo "## 3. HTTP (issue 5)"
+		echo
+		echo "POST /predict on mlpipe-inference (wrk, --latency) vs the same \`mlpipe_predict\` as a prepared statement (pgbench -M prepared), ${http_seconds} s each, random existing customers. Check request: $(v http_check)."
+		echo
+		echo "| connections | HTTP req/s | HTTP p50 ms | HTTP p99 ms | non-2xx | socket errors | pgbench tps | pgbench p50 ms | pgbench p99 ms | HTTP / pgbench |"
+		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for c in $connections; do
+			echo "| $c | $(v wrk_c${c}_rps) | $(v wrk_c${c}_p50_ms) | $(v wrk_c${c}_p99_ms) | $(v wrk_c${c}_non2xx) | $(v wrk_c${c}_socket_errors) | $(v pgb_c${c}_tps) | $(v pgb_c${c}_p50_ms) | $(v pgb_c${c}_p99_ms) | $(v http_ratio_c$c) |"
+		done
+		last=${connections##* }
+		echo
+		echo "Goals at $last connections: ≥ 60 % of pgbench ($(v http_ratio_c$last): $(verdict "${R[http_ratio_c$last]:-}" ">=" 0.6)), ≥ 5,000 req/s ($(verdict "${R[wrk_c${last}_rps]:-}" ">=" 5000)), p99 < 20 ms ($(verdict "${R[wrk_c${last}_p99_ms]:-}" "<" 20)), no errors ($(verdict "$(( ${R[wrk_c${last}_non2xx]:-1} + ${R[wrk_c${last}_socket_errors]:-1} ))" "<=" 0))."
+		echo
+		echo "RSS after the runs (VmRSS): registry $(v rss_registry), preprocessing $(v rss_preprocessing), inference $(v rss_inference)."
+	fi
+} >"$out/results.md"
+
+echo
+cat "$out/results.md"
+echo
+echo "results: var/bench/results.md, every number: var/bench/results.env, raw outputs: var/bench/"
