@@ -191,6 +191,8 @@ BEGIN
 END;
 $$;
 
+-- The row of (model_name, version); version NULL means the latest.  The one
+-- definition of "latest": prediction resolves models through it too.
 CREATE FUNCTION mlpipe.find_model(model_name text, version text) RETURNS mlpipe.models
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
@@ -198,7 +200,8 @@ DECLARE
 BEGIN
 	IF version IS NULL THEN
 		SELECT * INTO r FROM mlpipe.models m WHERE m.model_name = find_model.model_name
-		ORDER BY mlpipe.version_key(m.version) DESC LIMIT 1;
+		-- 1.01 and 1.1 have the same key: the text breaks the tie
+		ORDER BY mlpipe.version_key(m.version) DESC, m.version COLLATE "C" DESC LIMIT 1;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'model "%" not found', model_name USING ERRCODE = 'undefined_object';
 		END IF;
@@ -225,7 +228,7 @@ CREATE FUNCTION mlpipe_list_models() RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT coalesce(jsonb_agg(jsonb_build_object('model_name', model_name, 'versions', versions)
 	                          ORDER BY model_name), '[]')
-	FROM (SELECT model_name, jsonb_agg(version ORDER BY mlpipe.version_key(version)) AS versions
+	FROM (SELECT model_name, jsonb_agg(version ORDER BY mlpipe.version_key(version), version COLLATE "C") AS versions
 	      FROM mlpipe.models GROUP BY model_name) s
 $$;
 

@@ -189,37 +189,19 @@ mlpipe_resolve_model(text *name, text *version)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
+	char		nulls[2] = {' ', version ? ' ' : 'n'};
 	bool		isnull;
 	int64		id;
-	char	   *cname = text_to_cstring(name);
-	char	   *cversion = version ? text_to_cstring(version) : NULL;
-	int			ret;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = PointerGetDatum(name);
-	if (version)
-	{
-		args[1] = PointerGetDatum(version);
-		ret = SPI_execute_with_args("SELECT id FROM mlpipe.models WHERE model_name = $1 AND version = $2",
-									2, argtypes, args, NULL, true, 1);
-	}
-	else
-		ret = SPI_execute_with_args("SELECT id FROM mlpipe.models WHERE model_name = $1"
-									" ORDER BY mlpipe.version_key(version) DESC LIMIT 1",
-									1, argtypes, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
+	args[1] = PointerGetDatum(version);
+	/* find_model raises 42704 naming what is missing */
+	if (SPI_execute_with_args("SELECT id FROM mlpipe.find_model($1, $2)",
+							  2, argtypes, args, nulls, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
 		elog(ERROR, "model lookup failed");
-	if (SPI_processed == 0)
-	{
-		if (cversion)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" version \"%s\" not found", cname, cversion)));
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" not found", cname)));
-	}
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return id;

@@ -253,12 +253,10 @@ mlpipe_train(PG_FUNCTION_ARGS)
 		apply_hyperparams(PG_GETARG_JSONB_P(3), &pl);
 	rounds = param_int(&pl, "n_estimators", 1, 100000);
 	param_int(&pl, "nthread", 1, 64);
-	if (strcmp(algorithm, "random_forest") == 0)
-	{
-		/* the forest grows all its trees in one round */
-		param_set(&pl, "num_parallel_tree", param_get(&pl, "n_estimators"));
-		rounds = 1;
-	}
+	if (param_get(&pl, "num_parallel_tree") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams.num_parallel_tree is not supported: use algorithm random_forest with n_estimators")));
 
 	mlpipe_build_training_set(&ts);
 
@@ -301,18 +299,27 @@ mlpipe_train(PG_FUNCTION_ARGS)
 	params = palloc(pl.n * sizeof(MlpTrainParam));
 	{
 		int			np = 0;
+		int			nthread = param_int(&pl, "nthread", 1, 64);
+		bool		forest = strcmp(algorithm, "random_forest") == 0;
 
 		for (int i = 0; i < pl.n; i++)
-			if (strcmp(pl.key[i], "n_estimators") != 0)
+			if (strcmp(pl.key[i], "n_estimators") != 0 &&
+				!(forest && strcmp(pl.key[i], "seed") == 0))
 			{
 				params[np].key = pl.key[i];
 				params[np].value = pl.value[i];
 				np++;
 			}
 		INSTR_TIME_SET_CURRENT(start);
-		ok = mlp_xgb_train(X_train, y_train, n_train, MLP_NFEATURES, params, np, rounds,
-						   param_int(&pl, "nthread", 1, 64), train_should_stop, NULL,
-						   &json, &json_len, msg, sizeof(msg));
+		if (forest)
+			ok = mlp_xgb_train_forest(X_train, y_train, n_train, MLP_NFEATURES, params, np,
+									  rounds, (unsigned long) param_int(&pl, "seed", 0, INT_MAX),
+									  nthread, train_should_stop, NULL,
+									  &json, &json_len, msg, sizeof(msg));
+		else
+			ok = mlp_xgb_train(X_train, y_train, n_train, MLP_NFEATURES, params, np, rounds,
+							   nthread, train_should_stop, NULL,
+							   &json, &json_len, msg, sizeof(msg));
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, start);
 	}

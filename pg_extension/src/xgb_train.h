@@ -36,6 +36,19 @@ bool		mlp_xgb_train(const float *X, const float *y, size_t nrows, size_t ncols,
 						  char *errmsg, size_t errlen);
 
 /*
+ * A random forest of ntrees trees (XGBoost's random forest mode: parallel
+ * trees, one round), grown in chunks so that `stop` is asked every few
+ * trees, then merged into one model (xgb_forest.c).  params must not set
+ * num_parallel_tree or seed; chunk c uses seed + c.  Same contract as
+ * mlp_xgb_train otherwise.
+ */
+bool		mlp_xgb_train_forest(const float *X, const float *y, size_t nrows, size_t ncols,
+								 const MlpTrainParam *params, size_t nparams, int ntrees,
+								 unsigned long seed, int nthread, MlpTrainStop stop, void *stop_arg,
+								 char **json, size_t *json_len,
+								 char *errmsg, size_t errlen);
+
+/*
  * XGBoost's own prediction of a JSON model on X (XGBoosterPredictFromDense,
  * nthread threads) into out[nrows].  For tests and benchmarks: checks
  * mlpipe's evaluator against the reference.

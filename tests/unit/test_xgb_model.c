@@ -24,6 +24,8 @@
 
 static int	n_passed;
 static int	n_failed;
+
+static bool stop_now(void *arg);
 static const char *data_dir = "data";
 
 static void check(bool ok, const char *fmt,...) __attribute__((format(printf, 2, 3)));
@@ -134,7 +136,7 @@ to_double(const float *src, double *dst)
 static void
 test_trained(const char *label, const MlpTrainParam *params, size_t nparams,
 			 int rounds, MlpModelKind kind, const char *algorithm,
-			 int expect_trees, bool bit_exact)
+			 int expect_trees, bool bit_exact, int forest_trees)
 {
 	const size_t ntrain = 5000;
 	const size_t ntest = 10000;
@@ -160,10 +162,14 @@ test_trained(const char *label, const MlpTrainParam *params, size_t nparams,
 	make_data(ntrain, 42, X, y);
 	make_data(ntest, 4242, T, NULL);
 
-	if (!mlp_xgb_train(X, y, ntrain, NFEAT, params, nparams, rounds, 1,
-					   NULL, NULL, &json, &json_len, err, sizeof(err)))
+	/* forest_trees > 0: grown in chunks by mlp_xgb_train_forest and merged */
+	if (forest_trees > 0
+		? !mlp_xgb_train_forest(X, y, ntrain, NFEAT, params, nparams, forest_trees, 7, 1,
+								NULL, NULL, &json, &json_len, err, sizeof(err))
+		: !mlp_xgb_train(X, y, ntrain, NFEAT, params, nparams, rounds, 1,
+						 NULL, NULL, &json, &json_len, err, sizeof(err)))
 	{
-		check(false, "%s: mlp_xgb_train failed: %s", label, err);
+		check(false, "%s: training failed: %s", label, err);
 		goto done;
 	}
 	check(json != NULL && json_len > 0 && json[json_len] == '\0',
@@ -244,10 +250,51 @@ test_training(void)
 		{"updater", "coord_descent"}, {"verbosity", "0"},
 	};
 
-	test_trained("gbtree", gbtree, 3, 100, MLP_MODEL_GBTREE, "xgboost", 100, true);
-	test_trained("random_forest", forest, 6, 1, MLP_MODEL_GBTREE, "random_forest", 100, true);
-	test_trained("gblinear", linear, 4, 50, MLP_MODEL_GBLINEAR, "linear", 0, false);
+	static const MlpTrainParam chunked[] = {
+		{"subsample", "0.8"}, {"colsample_bynode", "0.8"}, {"learning_rate", "1"},
+		{"max_depth", "6"},
+	};
+
+	test_trained("gbtree", gbtree, 3, 100, MLP_MODEL_GBTREE, "xgboost", 100, true, 0);
+	test_trained("random_forest", forest, 6, 1, MLP_MODEL_GBTREE, "random_forest", 100, true, 0);
+	test_trained("gblinear", linear, 4, 50, MLP_MODEL_GBLINEAR, "linear", 0, false, 0);
+	/* 110 trees: four chunks of 25 and one of 10, merged into one forest */
+	test_trained("forest_chunks", chunked, 4, 1, MLP_MODEL_GBTREE, "random_forest", 110, true, 110);
 }
+
+/* A forest grown in chunks hears a stop between chunks. */
+static void
+test_forest_stop(void)
+{
+	const size_t n = 2000;
+	float	   *X = malloc(n * NFEAT * sizeof(float));
+	float	   *y = malloc(n * sizeof(float));
+	char	   *json = NULL;
+	size_t		json_len = 0;
+	char		err[256];
+	int			calls = 0;
+	bool		ok;
+
+	if (!X || !y)
+	{
+		check(false, "forest stop: out of memory");
+		free(X);
+		free(y);
+		return;
+	}
+	make_data(n, 9, X, y);
+	ok = mlp_xgb_train_forest(X, y, n, NFEAT, NULL, 0, 10000, 1, 1, stop_now, &calls,
+							  &json, &json_len, err, sizeof(err));
+	check(!ok && json == NULL && strcmp(err, "canceled") == 0,
+		  "forest of 10000 trees stopped early: ok=%d err=%s", ok, ok ? "" : err);
+	check(calls <= 4, "forest stop asked %d times before stopping", calls);
+	ok = mlp_xgb_train_forest(X, y, n, NFEAT, NULL, 0, 0, 1, 1, NULL, NULL,
+							  &json, &json_len, err, sizeof(err));
+	check(!ok, "a forest of 0 trees is refused");
+	free(X);
+	free(y);
+}
+
 
 static bool
 stop_now(void *arg)
@@ -1093,6 +1140,7 @@ main(int argc, char **argv)
 	test_mutations();
 	test_training_errors();
 	test_training();
+	test_forest_stop();
 	if (getenv("MLP_SKIP_TIMING") == NULL)
 		report_timing();
 

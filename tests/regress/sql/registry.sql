@@ -189,6 +189,14 @@ SELECT mlpipe_register_model('std', '1', decode(:'tiny', 'base64'),
 SELECT standardization_params ? 'params' AS still_wrapped FROM mlpipe.models WHERE model_name = 'std';
 -- NULL parameters mean none
 SELECT mlpipe_register_model('std', '2', decode(:'tiny', 'base64'), NULL, NULL, NULL) - 'created_at' - 'sha256' - 'size_bytes';
+-- 1.01 and 1.1 compare equal part by part: the text breaks the tie, so
+-- "latest" is the same for the registry and for prediction, every time
+SELECT mlpipe_register_model('tie', '1.01', decode(:'tiny', 'base64')) ->> 'version';
+SELECT mlpipe_register_model('tie', '1.1', decode(:'tiny2', 'base64')) ->> 'version';
+SELECT mlpipe_model_info('tie') ->> 'version' AS latest,
+       (SELECT e FROM jsonb_array_elements(mlpipe_list_models()) e WHERE e ->> 'model_name' = 'tie') AS listed;
+SELECT mlpipe_predict('tie', NULL, ARRAY[0, 0.5, 0]::float8[]) = mlpipe_predict('tie', '1.1', ARRAY[0, 0.5, 0]::float8[]) AS same_as_1_1,
+       mlpipe_predict('tie', NULL, ARRAY[0, 0.5, 0]::float8[]) <> mlpipe_predict('tie', '1.01', ARRAY[0, 0.5, 0]::float8[]) AS not_1_01;
 -- ---------------------------------------------------------------------
 -- Clean up
 SELECT mlpipe_list_models() -> 0 -> 'model_name' AS first_name, jsonb_array_length(mlpipe_list_models()) AS names;
