@@ -21,6 +21,8 @@ psql -XqAt -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS mlpipe;
 SQL
+# one least-privilege role per service (sql/roles.sql says what each may do)
+psql -XqAt -v ON_ERROR_STOP=1 -f sql/roles.sql
 
 if [ -n "${DATA:-}" ]; then
 	[ -r "$DATA" ] || die "DATA=$DATA: no such readable file"
@@ -81,7 +83,7 @@ for svc in registry:8000 preprocessing:8001 inference:8002; do
 		die "port $port is taken: stop what listens there (the old pipeline?) and run make run again"
 	fi
 	# own session: Ctrl-C reaches this script, which stops them in order
-	PORT=$port setsid build/bin/mlpipe-$name 2>>"var/log/$name.log" &
+	PGUSER=mlpipe_$name PORT=$port setsid build/bin/mlpipe-$name 2>>"var/log/$name.log" &
 	pids+=($!)
 done
 for port in 8000 8001 8002; do
@@ -95,7 +97,7 @@ std=$(psql -XAtc "SELECT standardization_params FROM mlpipe.models WHERE model_n
 cat <<EOF
 
 mlpipe is up.  PostgreSQL: 127.0.0.1:$PGPORT (database $PGDATABASE, user $PGUSER).
-Services (one JSON log line per request in var/log/):
+Services (each as its own database role; one JSON log line per request in var/log/):
   registry       http://127.0.0.1:8000
   preprocessing  http://127.0.0.1:8001
   inference      http://127.0.0.1:8002

@@ -89,8 +89,15 @@ reg_port=$(free_port "$base")
 pre_port=$(free_port $((reg_port + 1)))
 inf_port=$(free_port $((pre_port + 1)))
 
+# Each service connects as its own least-privilege role (sql/roles.sql), as
+# in production: the suite proves they need nothing more.
+if ! psql -XAtq -v ON_ERROR_STOP=1 -f "$top/sql/roles.sql" >>"$logdir/psql.log" 2>&1; then
+	fail "cannot create the service roles: $(cat "$logdir/psql.log")"
+	finish
+fi
+
 start_service() {	# name port
-	MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=2 HOST=127.0.0.1 PORT=$2 \
+	PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=2 HOST=127.0.0.1 PORT=$2 \
 		"$bin/mlpipe-$1" 2>"$logdir/$1.log" &
 	pids+=($!)
 }
