@@ -37,7 +37,7 @@ PGresult   *db_exec(int stmt, const char *const *values, const int *lengths,
 /* Is the database reachable now?  Used by /readyz.  */
 int			db_ping(struct db_error *err);
 
-/* Maps a SQLSTATE to the HTTP status from notes/sqlapi.md. */
+/* Maps a SQLSTATE to the HTTP status of the errors table in services/README.md. */
 unsigned	db_http_status(const char *sqlstate);
 
 #endif

@@ -240,7 +240,7 @@ test_request_json(void)
 		  db_http_status("0A000") == 415 && db_http_status("22P02") == 422 &&
 		  db_http_status("08006") == 503 && db_http_status("57P01") == 503 &&
 		  db_http_status("XX000") == 500 && db_http_status(NULL) == 503,
-		  "SQLSTATE mapping of notes/sqlapi.md");
+		  "SQLSTATE mapping of services/README.md");
 }
 
 int
