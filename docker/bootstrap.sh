@@ -3,14 +3,26 @@
 #
 #   1. wait until the server accepts connections (bounded),
 #   2. CREATE EXTENSION IF NOT EXISTS mlpipe,
-#   3. when mlpipe.purchases is empty: generate purchases with
+#   3. the least-privilege roles: sql/roles.sql (group roles mlpipe_reader,
+#      mlpipe_writer, mlpipe_ingest; one LOGIN role per service), then each
+#      service role's password from the environment,
+#   4. when mlpipe.purchases is empty: generate purchases with
 #      mlpipe-gen-purchases (or take MLPIPE_CSV) and load them with
 #      sql/load_purchases.sql,
-#   4. for each default model that has no row in mlpipe.models yet, train it
+#   5. for each default model that has no row in mlpipe.models yet, train it
 #      with mlpipe_train(name, name, '1.0', '{}').
 #
 # Every step checks before it acts, so running the script again (a restarted
-# Kubernetes Job, a second "docker compose up") changes nothing.
+# Kubernetes Job, a second "docker compose up") changes nothing; the
+# passwords are set again, so changing one and running the script again is
+# how a password is rotated.
+#
+# Runs as the database owner, which in the official image (docker compose,
+# the k8s StatefulSet) is a superuser.  Under CloudNativePG the owner is not:
+# there the roles and their grants come from the Cluster's
+# postInitApplicationSQL and the passwords from its managed roles (see
+# k8s/scale-out/10-cnpg-cluster.yaml), and this script only checks that the
+# roles exist.
 #
 # Connection: libpq's own PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, or
 # DATABASE_URL.  Settings:
@@ -19,8 +31,16 @@
 #   MLPIPE_CSV            load this CSV instead of generating one
 #   MLPIPE_MODELS         models to train (default "xgboost random_forest linear")
 #   MLPIPE_WAIT_SECONDS   how long to wait for the server (default 120)
-#   MLPIPE_SQL_DIR        where load_purchases.sql is (default /usr/share/mlpipe/sql)
+#   MLPIPE_SQL_DIR        where load_purchases.sql and roles.sql are
+#                         (default /usr/share/mlpipe/sql)
 #   MLPIPE_GEN            the generator (default mlpipe-gen-purchases on PATH)
+#   MLPIPE_REGISTRY_PASSWORD, MLPIPE_PREPROCESSING_PASSWORD,
+#   MLPIPE_INFERENCE_PASSWORD
+#                         passwords of the LOGIN roles mlpipe_registry,
+#                         mlpipe_preprocessing, mlpipe_inference (required,
+#                         not empty); they reach the server through psql
+#                         variables, never pasted into SQL text nor on a
+#                         command line
 set -euo pipefail
 
 customers=${MLPIPE_CUSTOMERS:-2000}
@@ -37,6 +57,16 @@ for n in "$customers" "$seed" "$wait_seconds"; do
 	case $n in
 	''|*[!0-9]*) die "not a non-negative integer: '$n'" ;;
 	esac
+done
+# the service roles and the variables holding their passwords
+service_roles="mlpipe_registry mlpipe_preprocessing mlpipe_inference"
+password_var() { # mlpipe_registry -> MLPIPE_REGISTRY_PASSWORD
+	local r=${1#mlpipe_}
+	echo "MLPIPE_${r^^}_PASSWORD"
+}
+for r in $service_roles; do
+	v=$(password_var "$r")
+	[ -n "${!v:-}" ] || die "$v is empty or unset: every service role needs a password"
 done
 for m in $models; do
 	# model names go into SQL literals below: allow only plain identifiers
@@ -66,6 +96,32 @@ done
 
 sql -c 'CREATE EXTENSION IF NOT EXISTS mlpipe'
 log "extension mlpipe present"
+
+# Roles.  CREATE ROLE and the grants on the extension's objects need a
+# superuser; a non-superuser owner (CloudNativePG) finds them made already.
+is_super=$(sql -c 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user')
+if [ "$is_super" = t ]; then
+	psql "${db[@]}" -X -v ON_ERROR_STOP=1 -q -f "$sql_dir/roles.sql"
+	log "roles.sql applied"
+	# \getenv reads each password into a psql variable and :'var' quotes it
+	# as a literal: no quoting by hand, and the value appears on no command
+	# line (ps) and, with statement logging off, in no server log line.
+	{
+		echo 'SET log_statement = none;'
+		echo 'SET log_min_error_statement = panic;'
+		for r in $service_roles; do
+			echo "\\getenv pw $(password_var "$r")"
+			echo "ALTER ROLE $r PASSWORD :'pw';"
+		done
+	} | psql "${db[@]}" -X -v ON_ERROR_STOP=1 -q -f -
+	log "passwords of $service_roles set"
+else
+	for r in mlpipe_reader mlpipe_writer mlpipe_ingest $service_roles; do
+		[ "$(sql -c "SELECT count(*) FROM pg_roles WHERE rolname = '$r'")" = 1 ] ||
+			die "role $r is missing and $(sql -c 'SELECT current_user') is no superuser: run sql/roles.sql as one"
+	done
+	log "not a superuser: roles present, passwords left to whoever manages them"
+fi
 
 purchases=$(sql -c 'SELECT count(*) FROM mlpipe.purchases')
 if [ "$purchases" = 0 ]; then
