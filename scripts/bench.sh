@@ -78,6 +78,7 @@ scripts/pg.sh start >/dev/null || die "could not start the bench cluster"
 eval "$(scripts/pg.sh env)"
 psql -XqAt -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' \
 	-c 'CREATE EXTENSION mlpipe' || die "CREATE EXTENSION failed"
+put load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 put machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), PostgreSQL $(pg_config --version | awk '{print $2}')"
 
 q() { psql -XqAt -v ON_ERROR_STOP=1 "$@"; }
@@ -151,9 +152,9 @@ if want features; then
 	timed_psql "$out/features.sql" || die "feature benchmark failed"
 	put training_rows "$(q -c 'SELECT count(*) FROM mlpipe_training_rows()')"
 	put feat_plan "$(q -c 'EXPLAIN SELECT count(*) FROM (SELECT * FROM mlpipe.purchases ORDER BY customer_id, purchase_date) s' | sed -n 2p | sed 's/ *(cost.*//; s/^ *-> *//')"
-	put feat_ours_ms "$(median_of training_rows)"
-	put feat_ref_ms "$(median_of ordered_scan)"
-	put feat_full_ms "$(median_of ordered_scan_full_rows)"
+	put feat_ours_ms "$(calc "$(median_of training_rows)" 1)"
+	put feat_ref_ms "$(calc "$(median_of ordered_scan)" 1)"
+	put feat_full_ms "$(calc "$(median_of ordered_scan_full_rows)" 1)"
 	put feat_ratio "$(calc "${R[feat_ours_ms]} / ${R[feat_ref_ms]}")"
 	put feat_ratio_full "$(calc "${R[feat_ours_ms]} / ${R[feat_full_ms]}")"
 
@@ -192,7 +193,7 @@ if want features; then
 		done
 	} >"$out/preprocess.sql"
 	timed_psql "$out/preprocess.sql" || die "preprocess benchmark failed"
-	put std_params_ms "$(value_of standardization_params)"
+	put std_params_ms "$(calc "$(value_of standardization_params)" 1)"
 	put preprocess_us "$(calc "($(median_of preprocess) - $(median_of loop_only)) * 1000 / $preprocess_calls" 1)"
 	put preprocess_loop_us "$(calc "$(median_of loop_only) * 1000 / $preprocess_calls" 2)"
 fi
@@ -351,6 +352,19 @@ if want http; then
 		echo "    ${R[pgb_c${c}_tps]} tps, p50 ${R[pgb_c${c}_p50_ms]} ms, p99 ${R[pgb_c${c}_p99_ms]} ms, failed ${R[pgb_c${c}_failed]}"
 		put "http_ratio_c$c" "$(calc "${R[wrk_c${c}_rps]} / ${R[pgb_c${c}_tps]}")"
 	done
+	# Where a call's time goes, one client: the round trip alone, the
+	# model lookup that mlpipe_predict does (mlpipe.find_model), the call.
+	step "http: per-call breakdown, 1 client, pgbench -M prepared, 3 s each"
+	for what in round_trip:"SELECT 1" \
+		lookup:"SELECT id FROM mlpipe.find_model('xgboost', '1.0')" \
+		predict:"SELECT mlpipe_predict('xgboost', '1.0', 1, '2024-05-01T10:00:00Z', 250, 65000, 35, 'Female')"; do
+		echo "${what#*:};" >"$out/call-${what%%:*}.pgbench"
+		lat=$(pgbench -n -M prepared -c 1 -T 3 -f "$out/call-${what%%:*}.pgbench" 2>&1 |
+			awk '/latency average/ {print $4 * 1000}')
+		put "call_${what%%:*}_us" "${lat:-nan}"
+		echo "    ${what#*:}: ${lat:-?} µs"
+	done
+
 	for name in registry preprocessing inference; do
 		put "rss_$name" "$(awk '/^VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/${svc_pid[$name]}/status")"
 	done
@@ -358,6 +372,7 @@ if want http; then
 fi
 
 put total_seconds "$(($(date +%s) - started))"
+put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- the table -----------------------------------------------------------
 
@@ -374,6 +389,7 @@ v() { echo "${R[$1]:--}"; }
 	echo "# mlpipe benchmarks"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(v machine), $(v purchases) purchases of $(v customers) customers (seed 1); total $(v total_seconds) s."
+	echo "Load average (1, 5, 15 min) before: $(v load_before), after: $(v load_after) — anything well above 0 before the run is someone else's work sharing these cores."
 	echo "Medians; ours and the reference alternate within one run. See tests/bench/README.md."
 	if want features; then
 		echo
@@ -418,6 +434,8 @@ v() { echo "${R[$1]:--}"; }
 		last=${connections##* }
 		echo
 		echo "Goals at $last connections: ≥ 60 % of pgbench ($(v http_ratio_c$last): $(verdict "${R[http_ratio_c$last]:-}" ">=" 0.6)), ≥ 5,000 req/s ($(verdict "${R[wrk_c${last}_rps]:-}" ">=" 5000)), p99 < 20 ms ($(verdict "${R[wrk_c${last}_p99_ms]:-}" "<" 20)), no errors ($(verdict "$(( ${R[wrk_c${last}_non2xx]:-1} + ${R[wrk_c${last}_socket_errors]:-1} ))" "<=" 0))."
+		echo
+		echo "Per call, 1 client, pgbench -M prepared: round trip (\`SELECT 1\`) $(v call_round_trip_us) µs, model lookup (\`SELECT id FROM mlpipe.find_model('xgboost','1.0')\`, which mlpipe_predict runs on every call of a new query) $(v call_lookup_us) µs, \`mlpipe_predict(...)\` $(v call_predict_us) µs."
 		echo
 		echo "RSS after the runs (VmRSS): registry $(v rss_registry), preprocessing $(v rss_preprocessing), inference $(v rss_inference)."
 	fi
