@@ -110,6 +110,10 @@ if [ "$is_super" = t ]; then
 		echo 'SET log_statement = none;'
 		echo 'SET log_min_error_statement = panic;'
 		for r in $service_roles; do
+			# \getenv leaves pw as it was when the variable is unset: unset
+			# it first, so that a missing password is an error, never the
+			# previous role's
+			echo '\unset pw'
 			echo "\\getenv pw $(password_var "$r")"
 			echo "ALTER ROLE $r PASSWORD :'pw';"
 		done

@@ -3,8 +3,12 @@
 // Checks that the Dockerfiles, docker/docker-compose.yml and the Kubernetes
 // manifests agree with each other and with the services' contract (SPEC.md
 // section 6): ports, commands, environment variable names, probe paths,
-// image names, NodePorts, autoscaler and disruption-budget targets, and the
-// order in which `kubectl apply -f k8s/` creates what others refer to.
+// image names, NodePorts, autoscaler and disruption-budget targets, the
+// order in which `kubectl apply -f k8s/` creates what others refer to; and
+// least privilege: each service logs in as its own role of sql/roles.sql with
+// its own password (never as the owner), the bootstrap sets exactly those
+// passwords, the CloudNativePG Cluster makes the same roles and grants as
+// sql/roles.sql, and the body-size limits are where an operator looks.
 //
 //   check_consistency.js [--root DIR]   prints ok / not ok lines
 //   check_consistency.js --describe     prints, as JSON, how each service
@@ -19,14 +23,22 @@ const { parse, execForm, envOf, finalStage, last } = require('./lib/dockerfile')
 const root = rootArg(process.argv);
 
 // The contract: names as in the old deployment document, ports from SPEC.
+// role: its LOGIN role in sql/roles.sql, passwordVar: the bootstrap's
+// variable for that role's password; limit: the body-size setting its
+// manifests spell out, with the services' default.
 const SERVICES = [
-	{ name: 'model-registry', dockerfile: 'Dockerfile.model_registry', binary: 'mlpipe-registry', port: 8000, nodePort: 30000 },
-	{ name: 'preprocessing-service', dockerfile: 'Dockerfile.preprocessing_service', binary: 'mlpipe-preprocessing', port: 8001, nodePort: 30001 },
-	{ name: 'inference-service', dockerfile: 'Dockerfile.inference_service', binary: 'mlpipe-inference', port: 8002, nodePort: 30002 },
+	{ name: 'model-registry', dockerfile: 'Dockerfile.model_registry', binary: 'mlpipe-registry', port: 8000, nodePort: 30000,
+		role: 'mlpipe_registry', passwordVar: 'MLPIPE_REGISTRY_PASSWORD', limit: ['MLPIPE_MAX_UPLOAD', 67108864] },
+	{ name: 'preprocessing-service', dockerfile: 'Dockerfile.preprocessing_service', binary: 'mlpipe-preprocessing', port: 8001, nodePort: 30001,
+		role: 'mlpipe_preprocessing', passwordVar: 'MLPIPE_PREPROCESSING_PASSWORD', limit: ['MLPIPE_MAX_BATCH_BODY', 16777216] },
+	{ name: 'inference-service', dockerfile: 'Dockerfile.inference_service', binary: 'mlpipe-inference', port: 8002, nodePort: 30002,
+		role: 'mlpipe_inference', passwordVar: 'MLPIPE_INFERENCE_PASSWORD', limit: ['MLPIPE_MAX_BATCH_BODY', 16777216] },
 ];
-// What the services read from their environment (SPEC section 6); libpq
-// reads any PG* variable itself.
-const SERVICE_ENV = /^(PG[A-Z]+|DATABASE_URL|HOST|PORT|MLPIPE_API_TOKEN)$/;
+// What the services read from their environment (SPEC section 6, and
+// `mlpipe-registry --help`); libpq reads any PG* variable itself.
+const SERVICE_ENV = /^(PG[A-Z]+|DATABASE_URL|HOST|PORT|MLPIPE_API_TOKEN|MLPIPE_MAX_BODY|MLPIPE_MAX_UPLOAD|MLPIPE_MAX_BATCH_BODY|MLPIPE_THREADS)$/;
+// The limits' range as the services accept it (1 byte .. 4 GiB).
+const LIMIT_MAX = 4294967296;
 const READY = '/readyz';
 const LIVE = '/healthz';
 const NAMESPACE = 'mlpipe';
@@ -75,6 +87,63 @@ const isBase = (d) => path.dirname(d.file) === path.join(root, 'k8s');
 const base = docs.filter(isBase);
 const scaleOut = docs.filter((d) => !isBase(d));
 const find = (list, kind, name) => list.find((d) => d.obj.kind === kind && d.obj.metadata.name === name);
+
+// sql/roles.sql of the repository (not of --root: the self-tests mutate only
+// docker/ and k8s/): its group roles, its LOGIN roles with their groups, and
+// its GRANT / REVOKE statements, whitespace-normalized.
+const norm = (t) => t.replace(/\s+/g, ' ').replace(/\s*([(),])\s*/g, '$1').trim();
+function readRoles() {
+	const file = path.join(__dirname, '..', '..', 'sql', 'roles.sql');
+	if (!fs.existsSync(file))
+		return null;
+	const text = fs.readFileSync(file, 'utf8').replace(/--[^\n]*/g, '').replace(/^\\[^\n]*$/mg, '');
+	const arrays = [...text.matchAll(/ARRAY\[([^\]]*)\]\s+LOOP[\s\S]*?CREATE ROLE %I (NOLOGIN|LOGIN)/g)];
+	const names = (a) => a[1].split(',').map((x) => x.trim().replace(/^'|'$/g, ''));
+	const groups = arrays.filter((a) => a[2] === 'NOLOGIN').flatMap(names);
+	const logins = arrays.filter((a) => a[2] === 'LOGIN').flatMap(names);
+	const statements = text.replace(/DO\s+\$\$[\s\S]*?\$\$\s*;/g, '').split(';').map(norm)
+		.filter((x) => /^(GRANT|REVOKE)\b/i.test(x));
+	// GRANT a, b TO login_role: memberships
+	const memberOf = Object.fromEntries(logins.map((r) => [r, []]));
+	const privileges = [];
+	for (const st of statements) {
+		const m = /^GRANT ([a-z_, ]+) TO ([a-z_]+)$/.exec(st);
+		if (m && memberOf[m[2]])
+			memberOf[m[2]].push(...m[1].split(',').map((x) => x.trim()));
+		else
+			privileges.push(st);
+	}
+	return { groups, logins, memberOf, privileges };
+}
+const roles = readRoles();
+if (!roles)
+	report(false, 'sql/roles.sql exists');
+
+// the value of a key of a Secret manifest (stringData, else base64 data)
+function secretValue(d, key) {
+	if (!d)
+		return undefined;
+	if (d.obj.stringData && key in d.obj.stringData)
+		return String(d.obj.stringData[key]);
+	if (d.obj.data && key in d.obj.data)
+		return Buffer.from(String(d.obj.data[key]), 'base64').toString('utf8');
+	return undefined;
+}
+// a limit's value: a decimal byte count the services accept; a compose
+// value may be ${VAR:-default}, whose default counts
+function limitProblem(name, raw, want) {
+	const m = /^\$\{([A-Z_]+):-(\d+)\}$/.exec(raw === undefined ? '' : String(raw));
+	if (m && m[1] !== name)
+		return `${name} defaults from \${${m[1]}}`;
+	const v = m ? m[2] : raw;
+	if (v === undefined)
+		return `no ${name} (default ${want})`;
+	if (!/^\d+$/.test(String(v)) || Number(v) < 1 || Number(v) > LIMIT_MAX)
+		return `${name}=${v} is no byte count between 1 and ${LIMIT_MAX}`;
+	if (Number(v) !== want)
+		return `${name}=${v}, expected the services' default ${want}`;
+	return null;
+}
 
 // ---- the image of each service -------------------------------------------
 function imageFacts(s) {
@@ -160,8 +229,11 @@ check('dockerfile Dockerfile.postgres: extension, bootstrap, generator, SQL', (p
 	])
 		if (!re.test(t))
 			p.push(`does not: ${why}`);
-	if (!fs.existsSync(path.join(root, 'docker', 'bootstrap.sh')))
+	const boot = path.join(root, 'docker', 'bootstrap.sh');
+	if (!fs.existsSync(boot))
 		p.push('docker/bootstrap.sh is missing');
+	else if (!/\$sql_dir\/roles\.sql/.test(fs.readFileSync(boot, 'utf8')))
+		p.push('docker/bootstrap.sh does not run $sql_dir/roles.sql (which sql/*.sql puts into the image)');
 	if (/postgresql-server-dev/.test(finalStage(df).instructions.map((i) => i.args).join('\n')))
 		p.push('the runtime stage installs build dependencies');
 });
@@ -230,8 +302,9 @@ for (const s of SERVICES) {
 			p.push('no database settings (PGHOST, PGUSER, PGDATABASE or DATABASE_URL)');
 		if (env.PGHOST && !csvc[env.PGHOST])
 			p.push(`PGHOST=${env.PGHOST} is no compose service`);
-		if (pg && env.PGUSER && env.PGUSER !== envMap(pg.environment).POSTGRES_USER)
-			p.push(`PGUSER=${env.PGUSER} but postgres creates ${envMap(pg.environment).POSTGRES_USER}`);
+		const lp = limitProblem(s.limit[0], env[s.limit[0]], s.limit[1]);
+		if (lp)
+			p.push(lp);
 		const ports = (c.ports || []).map(String);
 		if (!ports.some((x) => x.endsWith(`:${s.port}`) && x.split(':').slice(-2)[0] === String(s.port)))
 			p.push(`ports ${ports.join(',')} do not publish ${s.port}:${s.port}`);
@@ -244,6 +317,47 @@ for (const s of SERVICES) {
 			p.push('healthcheck overrides the image one without probing /healthz');
 	});
 }
+
+// Each service its own role and password; bootstrap, as the owner, sets
+// exactly those passwords.
+check('compose roles: each service logs in as its own role with its own password, never as the owner', (p) => {
+	const owner = pg ? envMap(pg.environment).POSTGRES_USER : undefined;
+	const ownerPw = pg ? envMap(pg.environment).POSTGRES_PASSWORD : undefined;
+	const boot = csvc.bootstrap ? envMap(csvc.bootstrap.environment) : {};
+	if (!owner)
+		p.push('postgres sets no POSTGRES_USER');
+	if (boot.PGUSER !== owner)
+		p.push(`bootstrap connects as ${boot.PGUSER}, not as the owner ${owner} (it creates the roles)`);
+	const users = {}, passwords = {};
+	for (const s of SERVICES) {
+		const c = csvc[s.name];
+		if (!c)
+			continue;
+		const env = envMap(c.environment);
+		if (env.DATABASE_URL)
+			p.push(`${s.name}: DATABASE_URL hides which role it uses: set PGUSER ${s.role}`);
+		if (env.PGUSER !== s.role)
+			p.push(`${s.name}: PGUSER=${env.PGUSER}, expected its own role ${s.role}`);
+		if (env.PGUSER && env.PGUSER === owner)
+			p.push(`${s.name}: PGUSER is the owner ${owner}`);
+		if (!env.PGPASSWORD)
+			p.push(`${s.name}: no PGPASSWORD`);
+		else {
+			if (env.PGPASSWORD === ownerPw)
+				p.push(`${s.name}: PGPASSWORD is the owner's`);
+			if (passwords[env.PGPASSWORD])
+				p.push(`${s.name}: PGPASSWORD is also ${passwords[env.PGPASSWORD]}'s`);
+			passwords[env.PGPASSWORD] = s.name;
+			if (boot[s.passwordVar] !== env.PGPASSWORD)
+				p.push(`${s.name}: bootstrap's ${s.passwordVar} (${boot[s.passwordVar]}) is not its PGPASSWORD (${env.PGPASSWORD})`);
+		}
+		if (env.PGUSER && users[env.PGUSER])
+			p.push(`${s.name}: PGUSER ${env.PGUSER} is also ${users[env.PGUSER]}'s`);
+		users[env.PGUSER] = s.name;
+		if (roles && !roles.logins.includes(s.role))
+			p.push(`${s.role} is no LOGIN role of sql/roles.sql`);
+	}
+});
 
 // ---- Kubernetes ------------------------------------------------------------------
 const secrets = base.filter((d) => d.obj.kind === 'Secret');
@@ -400,6 +514,10 @@ for (const s of SERVICES) {
 		const pw = (c.env || []).find((e) => e.name === 'PGPASSWORD');
 		if (pw && !(pw.valueFrom && pw.valueFrom.secretKeyRef))
 			p.push('PGPASSWORD does not come from a Secret');
+		const lim = (c.env || []).find((e) => e.name === s.limit[0]);
+		const lp = limitProblem(s.limit[0], lim && lim.value, s.limit[1]);
+		if (lp)
+			p.push(lim && !('value' in lim) ? `${s.limit[0]} must be a literal value here, where an operator sees it` : lp);
 		const tok = (c.env || []).find((e) => e.name === 'MLPIPE_API_TOKEN');
 		if (!tok || !(tok.valueFrom && tok.valueFrom.secretKeyRef))
 			p.push('MLPIPE_API_TOKEN does not come from a Secret');
@@ -491,6 +609,75 @@ for (const s of SERVICES) {
 	});
 }
 
+// Each Deployment: PGUSER and PGPASSWORD from its own Secret, whose username
+// is its role; the bootstrap Job sets the password from the same key.
+function envRef(container, name) {
+	const e = (container.env || []).find((x) => x.name === name);
+	if (!e)
+		return null;
+	if ('value' in e)
+		return { value: String(e.value) };
+	const r = (e.valueFrom || {}).secretKeyRef;
+	return r ? { secret: r.name, key: r.key } : { other: true };
+}
+const refText = (r) => (!r ? 'nothing' : r.value !== undefined ? `"${r.value}"` : r.secret ? `${r.secret}.${r.key}` : 'not a Secret');
+const sameRef = (a, b) => Boolean(a && b && a.secret && a.secret === b.secret && a.key === b.key);
+function ownerOfK8s() {
+	const sts = find(base, 'StatefulSet', 'postgres');
+	const c = sts && sts.obj.spec.template.spec.containers[0];
+	return c ? { user: envRef(c, 'POSTGRES_USER'), password: envRef(c, 'POSTGRES_PASSWORD') } : {};
+}
+check('k8s roles: each Deployment logs in as its own role from its own Secret, never as the owner; the Job sets those passwords', (p) => {
+	const owner = ownerOfK8s();
+	const ownerName = owner.user && (owner.user.value || secretValue(find(base, 'Secret', owner.user.secret), owner.user.key));
+	if (!ownerName)
+		p.push('the postgres StatefulSet names no owner (POSTGRES_USER)');
+	const job = base.find((d) => d.obj.kind === 'Job');
+	const jc = job && job.obj.spec.template.spec.containers[0];
+	if (jc && !sameRef(envRef(jc, 'PGUSER'), owner.user) && (envRef(jc, 'PGUSER') || {}).value !== ownerName)
+		p.push(`the bootstrap Job's PGUSER is ${refText(envRef(jc, 'PGUSER'))}, not the owner's ${refText(owner.user)}`);
+	const seen = [];
+	const ownerPassword = owner.password && secretValue(find(base, 'Secret', owner.password.secret), owner.password.key);
+	for (const s of SERVICES) {
+		const dep = find(base, 'Deployment', s.name);
+		if (!dep)
+			continue;
+		const c = dep.obj.spec.template.spec.containers[0];
+		const u = envRef(c, 'PGUSER'), pw = envRef(c, 'PGPASSWORD');
+		const uSecret = u && u.secret && find(base, 'Secret', u.secret);
+		const user = u && (u.value !== undefined ? u.value : secretValue(uSecret, u.key));
+		if (user !== s.role)
+			p.push(`${s.name}: PGUSER ${refText(u)} is ${user}, expected its own role ${s.role}`);
+		if (user === ownerName || sameRef(u, owner.user))
+			p.push(`${s.name}: PGUSER ${refText(u)} is the owner ${ownerName}`);
+		if (!pw || !pw.secret)
+			p.push(`${s.name}: PGPASSWORD ${refText(pw)} does not come from a Secret`);
+		else {
+			if (sameRef(pw, owner.password))
+				p.push(`${s.name}: PGPASSWORD ${refText(pw)} is the owner's password`);
+			if (u && u.secret && u.secret !== pw.secret)
+				p.push(`${s.name}: PGUSER from ${u.secret} but PGPASSWORD from ${pw.secret}: keep a role and its password in one Secret`);
+			const pwValue = secretValue(find(base, 'Secret', pw.secret), pw.key);
+			if (pwValue !== undefined && pwValue === ownerPassword)
+				p.push(`${s.name}: the password in ${refText(pw)} equals the owner's`);
+			for (const o of seen) {
+				if (sameRef(o.u, u) || (u && u.value !== undefined && o.u && o.u.value === u.value))
+					p.push(`${s.name} and ${o.name} share PGUSER ${refText(u)}`);
+				if (sameRef(o.pw, pw))
+					p.push(`${s.name} and ${o.name} share PGPASSWORD ${refText(pw)}`);
+				else if (pwValue !== undefined && pwValue === o.pwValue)
+					p.push(`${s.name} and ${o.name} have the same password`);
+			}
+			seen.push({ name: s.name, u, pw, pwValue });
+			const sec = find(base, 'Secret', pw.secret);
+			if (sec && sec.obj.type !== 'kubernetes.io/basic-auth')
+				p.push(`Secret ${pw.secret} must be kubernetes.io/basic-auth (CloudNativePG managed roles read it)`);
+		}
+		if (jc && !sameRef(envRef(jc, s.passwordVar), pw))
+			p.push(`the bootstrap Job's ${s.passwordVar} is ${refText(jc && envRef(jc, s.passwordVar))}, not ${s.name}'s PGPASSWORD ${refText(pw)}`);
+	}
+});
+
 check('k8s scale-out: not applied by `kubectl apply -f k8s/`, overrides only known settings', (p) => {
 	// kubectl apply -f DIR is not recursive: anything under k8s/scale-out/ stays out
 	if (!scaleOut.some((d) => d.obj.kind === 'Cluster'))
@@ -510,6 +697,36 @@ check('k8s scale-out: not applied by `kubectl apply -f k8s/`, overrides only kno
 			p.push(`Cluster uses Secret ${sec.name}, which k8s/ does not define`);
 		if (sec && find(base, 'Secret', sec.name) && find(base, 'Secret', sec.name).obj.type !== 'kubernetes.io/basic-auth')
 			p.push(`Secret ${sec.name} must be kubernetes.io/basic-auth for CloudNativePG`);
+	}
+	if (cl && roles) {
+		// managed roles: each service's LOGIN role, its groups, its Secret
+		const managed = ((cl.obj.spec.managed || {}).roles || []);
+		for (const s of SERVICES) {
+			const r = managed.find((x) => x.name === s.role);
+			const dep = find(base, 'Deployment', s.name);
+			const pw = dep && envRef(dep.obj.spec.template.spec.containers[0], 'PGPASSWORD');
+			if (!r) {
+				p.push(`spec.managed.roles has no ${s.role}`);
+				continue;
+			}
+			if (r.login !== true || (r.ensure || 'present') !== 'present' || r.superuser || r.createrole || r.createdb)
+				p.push(`managed role ${s.role}: must be present, login, nothing more`);
+			const want = [...(roles.memberOf[s.role] || [])].sort().join(',');
+			const have = [...(r.inRoles || [])].sort().join(',');
+			if (want !== have)
+				p.push(`managed role ${s.role}: inRoles [${have}], sql/roles.sql grants [${want}]`);
+			if (!r.passwordSecret || !pw || r.passwordSecret.name !== pw.secret || pw.key !== 'password')
+				p.push(`managed role ${s.role}: passwordSecret ${(r.passwordSecret || {}).name} is not ${s.name}'s Secret ${pw && pw.secret} (key password)`);
+		}
+		// postInitApplicationSQL: the groups and every privilege of sql/roles.sql
+		const sqls = ((cl.obj.spec.bootstrap || {}).initdb || {}).postInitApplicationSQL || [];
+		const have = new Set(sqls.map((x) => norm(String(x)).replace(/;$/, '')));
+		for (const g of roles.groups)
+			if (!have.has(`CREATE ROLE ${g} NOLOGIN`))
+				p.push(`postInitApplicationSQL does not CREATE ROLE ${g} NOLOGIN (sql/roles.sql)`);
+		for (const st of roles.privileges)
+			if (!have.has(st))
+				p.push(`postInitApplicationSQL lacks, from sql/roles.sql: ${st}`);
 	}
 	if (!fs.existsSync(path.join(root, 'k8s', 'scale-out', 'citus_batch_scoring.sql')))
 		p.push('no Citus batch scoring example');

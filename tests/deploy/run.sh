@@ -117,9 +117,30 @@ mutant "consistency: Deployment port differs from the image" k8s/32-inference-se
 mutant "consistency: wrong NodePort" k8s/31-preprocessing-service.yaml 's/nodePort: 30001/nodePort: 30011/' $cons
 mutant "consistency: readiness path" k8s/30-model-registry.yaml 's|path: /readyz|path: /ready|' $cons
 mutant "consistency: image PORT differs" docker/Dockerfile.model_registry 's/PORT=8000/PORT=8080/' $cons
-mutant "consistency: env name the services do not read" docker/docker-compose.yml 's/PGPASSWORD: \${POSTGRES/PG_PASSWORD_X: ${POSTGRES/' $cons
+mutant "consistency: env name the services do not read" docker/docker-compose.yml 's/PGPASSWORD: \*registry-password/PG_PASSWORD_X: *registry-password/' $cons
 mutant "consistency: autoscaler minimum" k8s/40-hpa.yaml '0,/minReplicas: 2/s//minReplicas: 1/' $cons
 mutant "consistency: Secret key that does not exist" k8s/01-secret.yaml 's/  password: change-me-db-password/  passwd: change-me-db-password/' $cons
+# least privilege: each service its own role and password, never the owner's
+mutant "roles: compose inference logs in as the owner" docker/docker-compose.yml 's/PGUSER: mlpipe_inference/PGUSER: mlpipe/' $cons
+mutant "roles: compose inference uses the registry's password" docker/docker-compose.yml 's/PGPASSWORD: \*inference-password/PGPASSWORD: *registry-password/' $cons
+mutant "roles: compose bootstrap sets no inference password" docker/docker-compose.yml '/MLPIPE_INFERENCE_PASSWORD: \*inference-password/d' $cons
+mutant "roles: k8s inference logs in as the owner" k8s/32-inference-service.yaml '0,/name: mlpipe-db-inference/s//name: mlpipe-db/' $cons
+mutant "roles: k8s inference uses the owner's Secret" k8s/32-inference-service.yaml 's/name: mlpipe-db-inference/name: mlpipe-db/' $cons
+mutant "roles: k8s preprocessing shares the registry's Secret" k8s/31-preprocessing-service.yaml 's/name: mlpipe-db-preprocessing/name: mlpipe-db-registry/' $cons
+mutant "roles: k8s service Secret names another role" k8s/01-secret.yaml 's/username: mlpipe_inference/username: mlpipe_registry/' $cons
+mutant "roles: k8s bootstrap Job sets no inference password" k8s/20-bootstrap-job.yaml '/name: MLPIPE_INFERENCE_PASSWORD/,+4d' $cons
+mutant "roles: CloudNativePG inference role in the writer group" k8s/scale-out/10-cnpg-cluster.yaml '/name: mlpipe_inference$/,/passwordSecret/s/- mlpipe_reader/- mlpipe_writer/' $cons
+mutant "roles: CloudNativePG role without its Secret" k8s/scale-out/10-cnpg-cluster.yaml '/name: mlpipe-db-registry/d' $cons
+mutant "roles: CloudNativePG grants drift from sql/roles.sql" k8s/scale-out/10-cnpg-cluster.yaml '/GRANT INSERT ON mlpipe.purchases TO mlpipe_ingest/d' $cons
+mutant "roles: bootstrap.sh no longer runs roles.sql" docker/bootstrap.sh '/-f "$sql_dir\/roles.sql"/d' $cons
+# body-size limits where an operator sees them
+mutant "limits: registry upload limit missing in k8s" k8s/30-model-registry.yaml '/name: MLPIPE_MAX_UPLOAD/,+1d' $cons
+mutant "limits: batch limit misspelt in compose" docker/docker-compose.yml 's/MLPIPE_MAX_BATCH_BODY: \${MLPIPE_MAX_BATCH_BODY/MLPIPE_MAX_BATCHBODY: ${MLPIPE_MAX_BATCH_BODY/' $cons
+mutant "limits: batch limit not a byte count" k8s/32-inference-service.yaml 's/value: "16777216"/value: "16M"/' $cons
+boot="bash $here/test_bootstrap.sh"
+mutant "bootstrap: roles.sql not run" docker/bootstrap.sh '/-f "$sql_dir\/roles.sql"/d' $boot
+mutant "bootstrap: password pasted into the SQL text" docker/bootstrap.sh "s/PASSWORD :'pw';/PASSWORD '\$(printenv \$(password_var \"\$r\"))';/" $boot
+mutant "bootstrap: empty password accepted" docker/bootstrap.sh '/is empty or unset/d' $boot
 
 # kubectl apply -f k8s/ goes by file name: a Secret after its users must fail
 dir="$scratch/order"

@@ -50,6 +50,7 @@ case $file in
 	while IFS= read -r line; do
 		echo "$line" >>"$db/stdin"
 		case $line in
+		'\unset pw') var= ;;
 		'\getenv '*) set -- $line; var=$2; val=$(printenv "$3") || { echo "no $3" >&2; exit 3; } ;;
 		"ALTER ROLE "*" PASSWORD :'$var';") r=${line#ALTER ROLE }; r=${r%% *}; echo "$r=$val" >>"$db/passwords" ;;
 		'SET '*) ;;

@@ -6,14 +6,18 @@
 // environment variable NAMES, the probes' own paths.  A broken command,
 // port variable or probe path fails here, not in a cluster.
 //
-// Values come from the throwaway test cluster (PGHOST, PGPORT, PGUSER,
-// PGDATABASE of the caller); the port is a free one, under the variable
-// the manifest names.  Prints ok / not ok lines.
+// Values come from the throwaway test cluster (PGHOST, PGPORT, PGDATABASE
+// of the caller); the port is a free one, under the variable the manifest
+// names.  PGUSER is the service's own role, as the manifest gives it (a
+// literal, or the username of the Secret it names), else mlpipe_<service>:
+// sql/roles.sql is run first (it is idempotent) so that the roles exist, and
+// the readiness probe then proves the role can log in.  PGPASSWORD is empty:
+// the test cluster trusts local connections.  Prints ok / not ok lines.
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const http = require('http');
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const { loadYamlDocs, manifests } = require('./lib/common');
 const { parse, execForm, envOf, finalStage, last } = require('./lib/dockerfile');
 
@@ -27,13 +31,30 @@ for (const v of ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE'])
 		process.exit(1);
 	}
 
+// The test database gets the services' roles (as the caller, a superuser).
+{
+	const roles = path.join(top, 'sql', 'roles.sql');
+	const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', roles], { encoding: 'utf8' });
+	ok(r.status === 0, `host start: psql -f sql/roles.sql in ${process.env.PGDATABASE}`);
+	if (r.status !== 0) {
+		console.log(String(r.stderr || r.error).split('\n').map((l) => `#   ${l}`).join('\n'));
+		process.exit(1);
+	}
+}
+
+// The role a service logs in as: the manifest's literal, else mlpipe_<x>
+// for the binary mlpipe-<x> (sql/roles.sql names them so).
+function serviceRole(literalUser, binary) {
+	return literalUser !== undefined ? literalUser : path.basename(binary).replace(/-/g, '_');
+}
+
 // What a value from a Secret or ConfigMap stands for on this host.
-function localValue(name, port) {
+function localValue(name, port, role) {
 	switch (name) {
 		case 'PORT': return String(port);
 		case 'PGHOST': return process.env.PGHOST;
 		case 'PGPORT': return process.env.PGPORT;
-		case 'PGUSER': return process.env.PGUSER;
+		case 'PGUSER': return role;
 		case 'PGDATABASE': return process.env.PGDATABASE;
 		case 'PGPASSWORD': return '';
 		case 'MLPIPE_API_TOKEN': return 'host-start-token';
@@ -89,11 +110,11 @@ function runHealthcheck(hcArgs, port) {
 	});
 }
 
-async function runOne(label, cmd, envNames, envLiteral, containerPort, probes, graceSeconds, hc) {
+async function runOne(label, cmd, envNames, envLiteral, containerPort, probes, graceSeconds, hc, role) {
 	const port = await freePort();
 	const env = { PATH: process.env.PATH };
 	for (const name of envNames) {
-		const local = localValue(name, port);
+		const local = localValue(name, port, role);
 		const literal = envLiteral[name];
 		// a literal in the manifest is used as is (HOST=0.0.0.0), but the
 		// port must be a free one and the database the test's own
@@ -105,6 +126,7 @@ async function runOne(label, cmd, envNames, envLiteral, containerPort, probes, g
 	ok(Number(envLiteral.PORT) === containerPort, `${label}: PORT ${envLiteral.PORT} is the container port ${containerPort}`);
 	const [bin, ...args] = hostCommand(cmd);
 	ok(fs.existsSync(bin), `${label}: ${cmd[0]} exists as ${path.relative(top, bin)}`);
+	ok(env.PGUSER === role && role !== process.env.PGUSER, `${label}: logs in as its own role ${env.PGUSER}, not as ${process.env.PGUSER}`);
 	const child = spawn(bin, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
 	let stderr = '';
 	child.stderr.on('data', (d) => { stderr += d; });
@@ -129,7 +151,19 @@ async function runOne(label, cmd, envNames, envLiteral, containerPort, probes, g
 
 async function main() {
 	// Kubernetes Deployments
-	const deployments = manifests(top).filter((m) => m.obj.kind === 'Deployment' && !m.file.includes('scale-out'));
+	const all = manifests(top).filter((m) => !m.file.includes('scale-out'));
+	const deployments = all.filter((m) => m.obj.kind === 'Deployment');
+	// a value the manifests spell out: literal, or a Secret's stringData
+	const manifestValue = (e) => {
+		if (!e)
+			return undefined;
+		if ('value' in e)
+			return String(e.value);
+		const r = (e.valueFrom || {}).secretKeyRef;
+		const sec = r && all.find((m) => m.obj.kind === 'Secret' && m.obj.metadata.name === r.name);
+		const v = sec && Object.assign({}, sec.obj.stringData)[r.key];
+		return v === undefined ? undefined : String(v);
+	};
 	ok(deployments.length === 3, `three Deployments (${deployments.length})`);
 	for (const { obj } of deployments) {
 		const spec = obj.spec.template.spec;
@@ -141,8 +175,9 @@ async function main() {
 			.map(([k, pr]) => [k, pr.httpGet.path, portOf(pr.httpGet.port)]);
 		for (const [kind, , p] of probes)
 			ok(p === c.ports[0].containerPort, `k8s ${obj.metadata.name}: ${kind} probe targets the container port`);
+		const role = serviceRole(manifestValue((c.env || []).find((e) => e.name === 'PGUSER')), (c.command || [])[0] || '');
 		await runOne(`k8s ${obj.metadata.name}`, c.command || [], envNames, literal, c.ports[0].containerPort,
-			probes.map(([k, p]) => [k, p]), spec.terminationGracePeriodSeconds || 30);
+			probes.map(([k, p]) => [k, p]), spec.terminationGracePeriodSeconds || 30, undefined, role);
 	}
 
 	// docker compose: the service images' CMD with the compose environment
@@ -161,8 +196,15 @@ async function main() {
 		const literal = { ...envImage };
 		const port = Number(envImage.PORT);
 		ok(Boolean(hc) && /\/healthz/.test(hc.args), `compose ${name}: the image's HEALTHCHECK probes /healthz`);
+		// compose interpolates ${VAR:-default}: the host sees the default
+		for (const [k, v] of Object.entries(envCompose)) {
+			const m = /^\$\{[A-Z_]+:-([^}]*)\}$/.exec(String(v));
+			if (m || !/\$/.test(String(v)))
+				literal[k] = m ? m[1] : String(v);
+		}
+		const role = serviceRole(envCompose.PGUSER === undefined ? undefined : String(envCompose.PGUSER), (svc.command || cmd)[0]);
 		await runOne(`compose ${name}`, svc.command || cmd, names, literal, port,
-			[['healthcheck', '/healthz'], ['readiness', '/readyz']], 30, hc);
+			[['healthcheck', '/healthz'], ['readiness', '/readyz']], 30, hc, role);
 	}
 	const failed = results.filter((r) => !r).length;
 	process.exit(failed ? 1 : 0);
