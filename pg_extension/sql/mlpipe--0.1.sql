@@ -54,6 +54,13 @@ $$;
 CREATE TRIGGER models_immutable BEFORE UPDATE ON mlpipe.models
 	FOR EACH ROW EXECUTE FUNCTION mlpipe.models_immutable();
 
+-- Backends remember which registry row a (name, version) means; a register
+-- or remove tells every backend to forget (a relcache invalidation at commit).
+CREATE FUNCTION mlpipe.models_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'mlpipe_models_changed' LANGUAGE C;
+CREATE TRIGGER models_changed AFTER INSERT OR DELETE OR TRUNCATE ON mlpipe.models
+	FOR EACH STATEMENT EXECUTE FUNCTION mlpipe.models_changed();
+
 -- Loading: one CSV line in, typed columns or an error out.
 CREATE FUNCTION mlpipe_parse_purchase_csv(line text,
 	OUT customer_id bigint, OUT age integer, OUT gender text,
@@ -191,23 +198,23 @@ BEGIN
 END;
 $$;
 
--- The row of (model_name, version); version NULL means the latest.  The one
+-- The id of (model_name, version); version NULL means the latest.  The one
 -- definition of "latest": prediction resolves models through it too.
-CREATE FUNCTION mlpipe.find_model(model_name text, version text) RETURNS mlpipe.models
+CREATE FUNCTION mlpipe.find_model_id(model_name text, version text) RETURNS bigint
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
-	r mlpipe.models;
+	r bigint;
 BEGIN
 	IF version IS NULL THEN
-		SELECT * INTO r FROM mlpipe.models m WHERE m.model_name = find_model.model_name
+		SELECT m.id INTO r FROM mlpipe.models m WHERE m.model_name = find_model_id.model_name
 		-- 1.01 and 1.1 have the same key: the text breaks the tie
 		ORDER BY mlpipe.version_key(m.version) DESC, m.version COLLATE "C" DESC LIMIT 1;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'model "%" not found', model_name USING ERRCODE = 'undefined_object';
 		END IF;
 	ELSE
-		SELECT * INTO r FROM mlpipe.models m
-		WHERE m.model_name = find_model.model_name AND m.version = find_model.version;
+		SELECT m.id INTO r FROM mlpipe.models m
+		WHERE m.model_name = find_model_id.model_name AND m.version = find_model_id.version;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'model "%" version "%" not found', model_name, version
 				USING ERRCODE = 'undefined_object';
@@ -215,6 +222,12 @@ BEGIN
 	END IF;
 	RETURN r;
 END;
+$$;
+
+CREATE FUNCTION mlpipe.find_model(model_name text, version text) RETURNS mlpipe.models
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	-- $1, $2: the parameter names are also column names of mlpipe.models
+	SELECT * FROM mlpipe.models WHERE id = mlpipe.find_model_id($1, $2)
 $$;
 
 -- Info of a version (NULL: the latest).

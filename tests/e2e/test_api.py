@@ -369,6 +369,53 @@ def test_inference(name):
            404, "batch with an unknown model")
 
 
+def other_model():
+    """A second tiny model whose predictions differ from train_model()'s."""
+    import numpy as np
+    import xgboost as xgb
+    rng = np.random.RandomState(8)
+    X = rng.rand(200, 19)
+    y = 5 - X[:, 15] * 3
+    booster = xgb.train({"max_depth": 2, "objective": "reg:squarederror"},
+                        xgb.DMatrix(X, label=y), num_boost_round=4)
+    path = os.path.join(os.environ["LOGDIR"], "model2.json")
+    booster.save_model(path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_registry_changes_reach_inference(model):
+    """The inference service's database sessions outlive requests and cache
+    which model a (name, version) means; a register or remove through the
+    registry service (another session) must reach them at once."""
+    name = "fresh_" + RUN
+    p = purchase(5000003)
+
+    def predict(version=None):
+        body = {"model_name": name, "purchase_data": p}
+        if version:
+            body["model_version"] = version
+        values = set()
+        for _ in range(6):	# several requests: every worker's session
+            r = requests.post(INF + "/predict", json=body)
+            values.add(r.json().get("predicted_purchase_amount") if r.status_code == 200 else r.status_code)
+        return values
+
+    status(register(name, "1.0", model), 200, "register %s 1.0" % name)
+    first = predict()
+    check(len(first) == 1 and 404 not in first, "latest is 1.0 in every session", first)
+    status(register(name, "2.0", other_model()), 200, "register %s 2.0" % name)
+    second = predict()
+    check(len(second) == 1 and second != first, "latest moves to 2.0 in every session at once", (first, second))
+    status(requests.delete(REG + "/remove_model/%s/2.0" % name, headers=AUTH), 200, "remove 2.0")
+    check(predict() == first, "after removing 2.0, latest is 1.0 again everywhere")
+    check(predict("2.0") == {404}, "the removed version is 404 everywhere")
+    status(requests.delete(REG + "/remove_model/%s/1.0" % name, headers=AUTH), 200, "remove 1.0")
+    status(register(name, "1.0", other_model()), 200, "register 1.0 again, other bytes")
+    check(predict("1.0") == second, "1.0 registered again predicts with the new model everywhere")
+    requests.delete(REG + "/remove_model/%s/1.0" % name, headers=AUTH)
+
+
 def test_metrics_and_logs():
     r = requests.get(INF + "/metrics")
     text = r.text
@@ -473,6 +520,7 @@ def main():
         name = test_registry(model)
         cid = test_preprocessing()
         test_inference(name)
+        test_registry_changes_reach_inference(model)
         test_metrics_and_logs()
         test_database_down(name, cid)
     except Exception as e:		# a crash of the test itself is a failure, not a pass
