@@ -9,7 +9,8 @@
  *               clean range .. all of int64);
  *   then 12 bytes per purchase: 4 ts offset, 2 amount, 2 income, 1 age,
  *               1 gender, 1 flags (NaN/inf/negative amounts and incomes,
- *               huge values, duplicate ts), 1 spare.
+ *               huge values, duplicate timestamps), 1 microseconds (0..999999
+ *               spread over 254 steps; 0xfe and 0xff give -1 and 1000000).
  *
  * With that it runs the training path (mlp_purchase_is_clean filter, stable
  * sort by ts, mlp_customer_months with and without gap filling, the
@@ -104,8 +105,18 @@ decode(const uint8_t *data, size_t n, uint8_t mode, MlpPurchase *p)
 		uint64_t	wide = (uint64_t) rd32(r) << 32 | rd32(r + 4);
 
 		p[i].ts = decode_ts(mode, rd32(r), wide);
+		if (r[11] == 0xff)
+			p[i].usec = -1;
+		else if (r[11] == 0xfe)
+			p[i].usec = 1000000;
+		else
+			p[i].usec = (int32_t) r[11] * 3937;
 		if ((flags & 0xc0) == 0xc0 && i > 0)
-			p[i].ts = p[i - 1].ts;	/* ties, which the sort must keep in order */
+		{
+			/* ties, which the sort must keep in order */
+			p[i].ts = p[i - 1].ts;
+			p[i].usec = p[i - 1].usec;
+		}
 		p[i].amount = decode_money(rd16(r + 4), flags, 0);
 		p[i].income = decode_money(rd16(r + 6), flags, 3);
 		switch (r[8] >> 6)
@@ -124,7 +135,7 @@ decode(const uint8_t *data, size_t n, uint8_t mode, MlpPurchase *p)
 	}
 }
 
-/* Stable insertion sort by ts; inputs are a few hundred purchases. */
+/* Stable insertion sort by (ts, usec); inputs are a few hundred purchases. */
 static void
 sort_by_ts(MlpPurchase *p, size_t n)
 {
@@ -133,7 +144,7 @@ sort_by_ts(MlpPurchase *p, size_t n)
 		MlpPurchase tmp = p[i];
 		size_t		j = i;
 
-		while (j > 0 && p[j - 1].ts > tmp.ts)
+		while (j > 0 && (p[j - 1].ts > tmp.ts || (p[j - 1].ts == tmp.ts && p[j - 1].usec > tmp.usec)))
 		{
 			p[j] = p[j - 1];
 			j--;
