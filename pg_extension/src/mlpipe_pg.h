@@ -16,9 +16,17 @@
 
 #include "features.h"
 
-/* Fills *p from a tuple's age, gender, annual_income, purchase_amount and
- * purchase_date columns, the first at attribute number `first`. */
-extern void mlpipe_tuple_to_purchase(HeapTuple tup, TupleDesc desc, int first, MlpPurchase *p);
+/* Fills *p from deformed age, gender, annual_income, purchase_amount and
+ * purchase_date columns (values[0..4]). */
+extern void mlpipe_values_to_purchase(const Datum *values, const bool *nulls, MlpPurchase *p);
+
+/*
+ * One scan of mlpipe.purchases in (customer_id, purchase_date) order: fn is
+ * called once per customer with that customer's clean purchases (cleaning
+ * step 1), in date order.  The array is reused between calls.
+ */
+typedef void (*MlpCustomerFn) (int64 customer_id, const MlpPurchase *clean, int64 n, void *arg);
+extern void mlpipe_scan_customers(MlpCustomerFn fn, void *arg);
 
 /* Sets p->ts and p->usec from a TimestampTz. */
 extern void mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p);

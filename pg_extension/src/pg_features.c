@@ -53,30 +53,89 @@ mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p)
 	p->usec = (int32) (usec - sec * USECS_PER_SEC);
 }
 
-/* A purchase row (age, gender, income, amount, date from attno `first`). */
+/*
+ * A purchase from deformed columns age, gender, annual_income,
+ * purchase_amount, purchase_date (values[0..4]).  Deforming a tuple once
+ * beats fetching attributes one by one: rows with NULLs take PostgreSQL's
+ * slow path for every attribute after the first NULL.
+ */
 void
-mlpipe_tuple_to_purchase(HeapTuple tup, TupleDesc desc, int first, MlpPurchase *p)
+mlpipe_values_to_purchase(const Datum *values, const bool *nulls, MlpPurchase *p)
 {
-	bool		isnull;
-	Datum		d;
-
-	d = SPI_getbinval(tup, desc, first, &isnull);
-	p->age = isnull ? MLP_AGE_MISSING : DatumGetInt32(d);
-	d = SPI_getbinval(tup, desc, first + 1, &isnull);
-	if (isnull)
+	p->age = nulls[0] ? MLP_AGE_MISSING : DatumGetInt32(values[0]);
+	if (nulls[1])
 		p->gender = MLP_GENDER_MISSING;
 	else
 	{
-		text	   *g = DatumGetTextPP(d);
+		text	   *g = DatumGetTextPP(values[1]);
 
 		p->gender = mlp_gender_from_text(VARDATA_ANY(g), VARSIZE_ANY_EXHDR(g));
 	}
-	d = SPI_getbinval(tup, desc, first + 2, &isnull);
-	p->income = isnull ? NAN : DatumGetFloat8(d);
-	d = SPI_getbinval(tup, desc, first + 3, &isnull);
-	p->amount = isnull ? NAN : DatumGetFloat8(d);
-	d = SPI_getbinval(tup, desc, first + 4, &isnull);
-	mlpipe_timestamp_to_purchase(DatumGetTimestampTz(d), p);
+	p->income = nulls[2] ? NAN : DatumGetFloat8(values[2]);
+	p->amount = nulls[3] ? NAN : DatumGetFloat8(values[3]);
+	mlpipe_timestamp_to_purchase(DatumGetTimestampTz(values[4]), p);
+}
+
+/* ---- one ordered scan, customer by customer ---- */
+
+void
+mlpipe_scan_customers(MlpCustomerFn fn, void *arg)
+{
+	Portal		portal;
+	MlpPurchase *buf = NULL;
+	int64		n = 0,
+				cap = 0;
+	int64		customer = PG_INT64_MIN;
+	MemoryContext keep = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT customer_id, age, gender, annual_income, purchase_amount, purchase_date"
+									   " FROM mlpipe.purchases ORDER BY customer_id, purchase_date",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, SCAN_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[6];
+			bool		nulls[6];
+			int64		c;
+			MlpPurchase p;
+
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			c = DatumGetInt64(values[0]);
+			if (c != customer)
+			{
+				if (n > 0)
+					fn(customer, buf, n, arg);
+				customer = c;
+				n = 0;
+			}
+			mlpipe_values_to_purchase(values + 1, nulls + 1, &p);
+			/* cleaning step (1) */
+			if (!mlp_purchase_is_clean(&p))
+				continue;
+			if (n == cap)
+			{
+				cap = cap ? cap * 2 : 64;
+				buf = buf ? repalloc_huge(buf, cap * sizeof(MlpPurchase))
+					: MemoryContextAllocHuge(keep, cap * sizeof(MlpPurchase));
+			}
+			buf[n++] = p;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (n > 0)
+		fn(customer, buf, n, arg);
+	SPI_cursor_close(portal);
+	SPI_finish();
+	if (buf)
+		pfree(buf);
 }
 
 /* ---- the training set ---- */
@@ -86,10 +145,6 @@ typedef struct Builder
 	MemoryContext target;		/* where the result arrays live */
 	TrainingSet *ts;
 	int64		capacity;		/* rows allocated in ts */
-	MlpPurchase *buf;			/* the current customer's clean purchases */
-	int64		buf_n;
-	int64		buf_cap;
-	int64		customer;
 	int64		n_male;
 	int64		n_female;
 	MlpStdAccum acc;
@@ -121,97 +176,50 @@ ensure_rows(Builder *b, int64 more)
 	b->capacity = cap;
 }
 
-/* Cleaning step (3) and the monthly rows of the customer just scanned. */
+/* Gender counts, cleaning step (3) and the monthly rows of one customer. */
 static void
-flush_customer(Builder *b)
+add_customer(int64 customer, const MlpPurchase *clean, int64 n, void *arg)
 {
+	Builder    *b = arg;
 	TrainingSet *ts = b->ts;
+	size_t		cap,
+				k;
 
-	if (b->buf_n >= 2)
+	/* the most frequent gender counts every clean row, before step (3) */
+	for (int64 i = 0; i < n; i++)
 	{
-		size_t		cap = mlp_months_capacity(b->buf, b->buf_n, true);
-		size_t		k;
-
-		ensure_rows(b, cap);
-		k = mlp_customer_months(b->buf, b->buf_n, true, &ts->months[ts->nrows]);
-		for (size_t j = 0; j < k; j++)
-		{
-			ts->customer_id[ts->nrows + j] = b->customer;
-			ts->has_target[ts->nrows + j] = j + 1 < k;
-			mlp_std_accum_add(&b->acc, &ts->months[ts->nrows + j]);
-		}
-		ts->nrows += k;
-		ts->ncustomers++;
-		ts->npurchases += b->buf_n;
+		b->n_male += clean[i].gender == MLP_MALE;
+		b->n_female += clean[i].gender == MLP_FEMALE;
 	}
-	b->buf_n = 0;
-}
-
-static void
-add_purchase(Builder *b, int64 customer, const MlpPurchase *p)
-{
-	if (customer != b->customer)
-	{
-		flush_customer(b);
-		b->customer = customer;
-	}
-	/* cleaning step (1) */
-	if (!mlp_purchase_is_clean(p))
+	if (n < 2)
 		return;
-	if (p->gender == MLP_MALE)
-		b->n_male++;
-	else if (p->gender == MLP_FEMALE)
-		b->n_female++;
-	if (b->buf_n == b->buf_cap)
+	cap = mlp_months_capacity(clean, n, true);
+	ensure_rows(b, cap);
+	k = mlp_customer_months(clean, n, true, &ts->months[ts->nrows]);
+	for (size_t j = 0; j < k; j++)
 	{
-		b->buf_cap = b->buf_cap ? b->buf_cap * 2 : 64;
-		b->buf = b->buf ? repalloc_huge(b->buf, b->buf_cap * sizeof(MlpPurchase))
-			: MemoryContextAllocHuge(CurrentMemoryContext, b->buf_cap * sizeof(MlpPurchase));
+		ts->customer_id[ts->nrows + j] = customer;
+		ts->has_target[ts->nrows + j] = j + 1 < k;
+		mlp_std_accum_add(&b->acc, &ts->months[ts->nrows + j]);
 	}
-	b->buf[b->buf_n++] = *p;
+	ts->nrows += k;
+	ts->ncustomers++;
+	ts->npurchases += n;
 }
 
 void
 mlpipe_build_training_set(TrainingSet *ts)
 {
 	Builder		b;
-	Portal		portal;
 	const char *bad_column;
 
 	memset(ts, 0, sizeof(*ts));
 	memset(&b, 0, sizeof(b));
 	b.target = CurrentMemoryContext;
 	b.ts = ts;
-	b.customer = PG_INT64_MIN;
 	mlp_std_accum_init(&b.acc);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT customer_id, age, gender, annual_income, purchase_amount, purchase_date"
-									   " FROM mlpipe.purchases ORDER BY customer_id, purchase_date",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, SCAN_BATCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			bool		isnull;
-			int64		customer = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			MlpPurchase p;
-
-			mlpipe_tuple_to_purchase(tup, SPI_tuptable->tupdesc, 2, &p);
-			add_purchase(&b, customer, &p);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	flush_customer(&b);
-	SPI_cursor_close(portal);
-	SPI_finish();
+	mlpipe_scan_customers(add_customer, &b);
 
 	/* cleaning step (2): the most frequent gender, ties Female */
 	ts->fill_gender = b.n_male > b.n_female ? MLP_MALE : MLP_FEMALE;
@@ -412,7 +420,13 @@ mlpipe_serving_vector(const NewPurchase *np, const MlpStandardization *std,
 	work = palloc((n + 1) * sizeof(MlpPurchase));
 	months = palloc((n + 1) * sizeof(MlpMonth));
 	for (uint64 i = 0; i < n; i++)
-		mlpipe_tuple_to_purchase(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &stored[i]);
+	{
+		Datum		values[5];
+		bool		nulls[5];
+
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		mlpipe_values_to_purchase(values, nulls, &stored[i]);
+	}
 
 	if (!mlp_serving_month(stored, n, &newp, work, months, &month))
 		elog(ERROR, "validated purchase was refused by the feature code");
@@ -441,51 +455,70 @@ month_to_date(int32 month)
 	return date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
 }
 
+/* A float8[19] built in one allocation (construct_array copies per element). */
 static ArrayType *
 vector_to_array(const double v[MLP_NFEATURES])
 {
-	Datum		d[MLP_NFEATURES];
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + MLP_NFEATURES * sizeof(float8);
+	ArrayType  *a = palloc0(nbytes);
 
-	for (int i = 0; i < MLP_NFEATURES; i++)
-		d[i] = Float8GetDatum(v[i]);
-	return construct_array(d, MLP_NFEATURES, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT8OID;
+	ARR_DIMS(a)[0] = MLP_NFEATURES;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), v, MLP_NFEATURES * sizeof(float8));
+	return a;
 }
 
+/*
+ * Value per call: the training set is built once (it needs every row for
+ * the standardization), then each row's vector is made as it is asked for.
+ * No tuplestore, so nothing is written twice or spilled to disk.
+ */
 Datum
 mlpipe_training_rows(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TrainingSet ts;
-	MemoryContext rowcxt,
-				old;
+	FuncCallContext *funcctx;
+	TrainingSet *ts;
 
-	InitMaterializedSRF(fcinfo, 0);
-	mlpipe_build_training_set(&ts);
-
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "mlpipe training row",
-								   ALLOCSET_DEFAULT_SIZES);
-	for (int64 i = 0; i < ts.nrows; i++)
+	if (SRF_IS_FIRSTCALL())
 	{
+		MemoryContext old;
+		TupleDesc	desc;
+
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "mlpipe_training_rows must return a composite type");
+		funcctx->tuple_desc = BlessTupleDesc(desc);
+		ts = palloc(sizeof(TrainingSet));
+		mlpipe_build_training_set(ts);
+		funcctx->user_fctx = ts;
+		funcctx->max_calls = ts->nrows;
+		MemoryContextSwitchTo(old);
+	}
+	funcctx = SRF_PERCALL_SETUP();
+	ts = funcctx->user_fctx;
+	if (funcctx->call_cntr < funcctx->max_calls)
+	{
+		int64		i = funcctx->call_cntr;
 		double		vec[MLP_NFEATURES];
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		old = MemoryContextSwitchTo(rowcxt);
-		mlpipe_training_vector(&ts, i, vec);
-		values[0] = Int64GetDatum(ts.customer_id[i]);
-		values[1] = DateADTGetDatum(month_to_date(ts.months[i].month));
+		mlpipe_training_vector(ts, i, vec);
+		values[0] = Int64GetDatum(ts->customer_id[i]);
+		values[1] = DateADTGetDatum(month_to_date(ts->months[i].month));
 		values[2] = PointerGetDatum(vector_to_array(vec));
-		if (ts.has_target[i])
-			values[3] = Float8GetDatum(mlpipe_training_target(&ts, i));
+		if (ts->has_target[i])
+			values[3] = Float8GetDatum(mlpipe_training_target(ts, i));
 		else
 			nulls[3] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		SRF_RETURN_NEXT(funcctx, HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc, values, nulls)));
 	}
-	return (Datum) 0;
+	SRF_RETURN_DONE(funcctx);
 }
 
 Datum

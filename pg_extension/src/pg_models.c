@@ -456,19 +456,17 @@ typedef struct CustomerScan
 	Tuplestorestate *store;
 	TupleDesc	desc;
 	CachedModel *cm;
-	int64		customer;
-	MlpPurchase *buf;
-	int64		n;
-	int64		cap;
-	MlpMonth   *months;
+	MlpMonth   *months;			/* grows to the most months of a customer */
 	int64		months_cap;
 } CustomerScan;
 
+/* The next-month prediction from a customer's last month (serving rules). */
 static void
-score_customer(CustomerScan *s)
+score_customer(int64 customer, const MlpPurchase *clean, int64 n, void *arg)
 {
-	size_t		cap,
-				k;
+	CustomerScan *s = arg;
+	size_t		cap = mlp_months_capacity(clean, n, false);
+	size_t		k;
 	int			fill;
 	int64		male = 0,
 				female = 0;
@@ -477,30 +475,27 @@ score_customer(CustomerScan *s)
 	bool		nulls[3] = {false, false, false};
 	const MlpMonth *last;
 
-	if (s->n == 0)
-		return;
-	cap = mlp_months_capacity(s->buf, s->n, false);
 	if ((int64) cap > s->months_cap)
 	{
 		s->months_cap = cap * 2;
 		s->months = s->months ? repalloc_huge(s->months, s->months_cap * sizeof(MlpMonth))
 			: MemoryContextAllocHuge(CurrentMemoryContext, s->months_cap * sizeof(MlpMonth));
 	}
-	k = mlp_customer_months(s->buf, s->n, false, s->months);
+	k = mlp_customer_months(clean, n, false, s->months);
 	if (k == 0)
 		return;
 	last = &s->months[k - 1];
 
 	/* missing genders take the customer's own most frequent one (ties: Female) */
-	for (int64 i = 0; i < s->n; i++)
+	for (int64 i = 0; i < n; i++)
 	{
-		male += s->buf[i].gender == MLP_MALE;
-		female += s->buf[i].gender == MLP_FEMALE;
+		male += clean[i].gender == MLP_MALE;
+		female += clean[i].gender == MLP_FEMALE;
 	}
 	fill = male > female ? MLP_MALE : MLP_FEMALE;
 
 	mlp_month_vector(last, fill, &s->cm->std, x);
-	values[0] = Int64GetDatum(s->customer);
+	values[0] = Int64GetDatum(customer);
 	values[1] = DateADTGetDatum(date2j(last->month / 12, last->month % 12 + 1, 1) - POSTGRES_EPOCH_JDATE);
 	values[2] = Float8GetDatum(to_currency(s->cm, mlp_model_predict(s->cm->model, x, MLP_NFEATURES)));
 	tuplestore_putvalues(s->store, s->desc, values, nulls);
@@ -511,58 +506,15 @@ mlpipe_predict_customers(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CustomerScan s;
-	Portal		portal;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&s, 0, sizeof(s));
 	s.store = rsinfo->setResult;
 	s.desc = rsinfo->setDesc;
 	s.cm = model_for_call(fcinfo);
-	s.customer = PG_INT64_MIN;
 	require_std(s.cm);
 	check_width(s.cm, MLP_NFEATURES);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT customer_id, age, gender, annual_income, purchase_amount, purchase_date"
-									   " FROM mlpipe.purchases ORDER BY customer_id, purchase_date",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			bool		isnull;
-			int64		customer = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			MlpPurchase p;
-
-			if (customer != s.customer)
-			{
-				score_customer(&s);
-				s.customer = customer;
-				s.n = 0;
-			}
-			mlpipe_tuple_to_purchase(tup, SPI_tuptable->tupdesc, 2, &p);
-			if (!mlp_purchase_is_clean(&p))
-				continue;
-			if (s.n == s.cap)
-			{
-				s.cap = s.cap ? s.cap * 2 : 64;
-				s.buf = s.buf ? repalloc_huge(s.buf, s.cap * sizeof(MlpPurchase))
-					: MemoryContextAllocHuge(CurrentMemoryContext, s.cap * sizeof(MlpPurchase));
-			}
-			s.buf[s.n++] = p;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	score_customer(&s);
-	SPI_cursor_close(portal);
-	SPI_finish();
+	mlpipe_scan_customers(score_customer, &s);
 	return (Datum) 0;
 }
 
