@@ -123,21 +123,25 @@ valgrind_errors() {
 	ours="mlpipe\\.so|\\(($(cd pg_extension/src && ls *.c | sed 's/\.c$//' | paste -sd'|'))\\.c:"
 	awk -v ours_re="$ours" '
 		function flush() {
-			if (mine) { printf "%s\n", block; n_ours++ } else n_other++
+			if (mine) { printf "%s\n", block; n_ours++ } else { n_other++; kinds[kind " in " where]++ }
 			block = ""
 		}
-		/^==[0-9]+== [A-Z]/ && !/^==[0-9]+== (Memcheck,|Copyright|Using Valgrind|Command:|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Use --|Rerun|All heap|Warning:|Invalid debuginfo)/ {
+		/^==[0-9]+== [A-Z]/ && !/^==[0-9]+== (Memcheck,|Copyright|Using Valgrind|Command:|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|For a detailed|Use --|Rerun|All heap|Warning:|Invalid debuginfo)/ {
 			if (block != "") flush()
-			block = $0 "\n"; mine = 0; next
+			block = $0 "\n"; mine = 0; where = ""
+			kind = $0; sub(/^==[0-9]+== /, "", kind)
+			next
 		}
 		/^==[0-9]+==  +(at|by|Address|Uninitialised|Block) / && block != "" {
 			block = block $0 "\n"
 			if ($0 ~ ours_re) mine = 1
+			if (where == "" && $0 ~ /^==[0-9]+==  +(at|by) / && $0 !~ /vgpreload/) { where = $0; sub(/^.*: /, "", where) }
 			next
 		}
 		/^==[0-9]+== *$/ { if (block != "") flush(); next }
 		END {
 			if (block != "") flush()
+			for (k in kinds) printf "  not ours: %d x %s\n", kinds[k], k
 			printf "valgrind: %d error(s) with an mlpipe frame, %d elsewhere (postgres, libraries)\n", n_ours, n_other
 			exit (n_ours > 0 ? 1 : 0)
 		}
