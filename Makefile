@@ -2,7 +2,7 @@
 # data; `make test` builds, installs and runs every test suite on a
 # throwaway cluster.  See README.md.
 
-.PHONY: all extension tools services install deps run test bench psql status stop clean
+.PHONY: all extension tools services install deps run test bench psql status stop clean fuzz test-asan
 
 all: extension tools services
 
@@ -31,6 +31,16 @@ test: deps
 
 bench: deps
 	@scripts/bench.sh
+
+# each parser's libFuzzer target for SECONDS (make test runs them briefly)
+SECONDS ?= 60
+fuzz:
+	$(MAKE) -C tests/fuzz fuzz SECONDS=$(SECONDS)
+
+# services under ASan+UBSan through the end-to-end suite, the extension
+# under valgrind through pg_regress, the unit tests under ASan+UBSan
+test-asan: deps
+	@scripts/asan.sh
 
 psql:
 	@scripts/pg.sh psql

@@ -50,6 +50,7 @@ suite_regress() {
 run_suite regress suite_regress
 run_suite tools tests/tools/test_generator.sh
 [ -f tests/unit/Makefile ] && run_suite unit make -s -C tests/unit test
+[ -f tests/fuzz/Makefile ] && run_suite fuzz make -s -C tests/fuzz check
 [ -x tests/models/run.sh ] && run_suite models tests/models/run.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
 [ -x tests/deploy/run.sh ] && run_suite deploy tests/deploy/run.sh

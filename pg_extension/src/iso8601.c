@@ -76,6 +76,42 @@ fail(const char **why, const char *msg)
 	return false;
 }
 
+/*
+ * Reads 1 to 9 digits of a fraction of a second into microseconds, rounded
+ * half to even as PostgreSQL rounds (a carry to 1000000 is fine: the caller
+ * adds it to the instant).
+ */
+static bool
+parse_fraction(const char *s, size_t len, size_t *pos, int64_t *usec)
+{
+	int			n = 0;
+	int64_t		v = 0;
+	int			next = -1;		/* the 7th digit, -1 when absent */
+	bool		rest_nonzero = false;
+
+	while (*pos < len && s[*pos] >= '0' && s[*pos] <= '9')
+	{
+		int			digit = s[*pos] - '0';
+
+		if (n < 6)
+			v = v * 10 + digit;
+		else if (n == 6)
+			next = digit;
+		else if (digit != 0)
+			rest_nonzero = true;
+		n++;
+		(*pos)++;
+	}
+	if (n == 0 || n > 9)
+		return false;
+	for (int k = n; k < 6; k++)
+		v *= 10;
+	if (next > 5 || (next == 5 && (rest_nonzero || v % 2 == 1)))
+		v++;
+	*usec = v;
+	return true;
+}
+
 /* Parses [Z | +HH[:MM] | +HHMM] at the end; *offset in seconds east of UTC. */
 static bool
 parse_offset(const char *s, size_t len, size_t *pos, int *offset, const char **why)
@@ -122,6 +158,7 @@ mlp_parse_iso8601(const char *s, size_t len, int64_t *usec, const char **why)
 				sec = 0,
 				offset = 0;
 	int64_t		frac = 0;
+	bool		has_time = false;
 
 	if (len == 0)
 		return fail(why, "empty date");
@@ -148,31 +185,28 @@ mlp_parse_iso8601(const char *s, size_t len, int64_t *usec, const char **why)
 				return fail(why, "malformed seconds");
 			if (expect(s, len, &pos, '.'))
 			{
-				int			n = 0;
-
-				while (pos < len && s[pos] >= '0' && s[pos] <= '9')
-				{
-					if (n < 6)
-						frac = frac * 10 + (s[pos] - '0');
-					n++;
-					pos++;
-				}
-				if (n == 0)
-					return fail(why, "malformed fraction of a second");
-				for (; n < 6; n++)
-					frac *= 10;
+				if (!parse_fraction(s, len, &pos, &frac))
+					return fail(why, "malformed fraction of a second (1 to 9 digits)");
 			}
 		}
 		if (h > 23 || mi > 59 || sec > 59)
 			return fail(why, "time out of range");
+		has_time = true;
 	}
-	if (!parse_offset(s, len, &pos, &offset, why))
+	/* ISO 8601 puts an offset after a time only */
+	if (has_time && !parse_offset(s, len, &pos, &offset, why))
 		return false;
 	if (pos != len)
 		return fail(why, "unexpected text after the date");
 
 	int64_t		secs = mlp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+	int64_t		instant = secs * USEC_PER_SEC + frac;
 
-	*usec = secs * USEC_PER_SEC + frac;
+	/* an offset can push a date past year 1 or 9999: refuse, as the
+	 * features do (and PostgreSQL would give a BC date) */
+	if (instant < mlp_days_from_civil(1, 1, 1) * 86400 * USEC_PER_SEC ||
+		instant >= mlp_days_from_civil(10000, 1, 1) * 86400 * USEC_PER_SEC)
+		return fail(why, "date out of range (years 1 to 9999 in UTC)");
+	*usec = instant;
 	return true;
 }

@@ -367,6 +367,15 @@ mlpipe_read_new_purchase(FunctionCallInfo fcinfo, int first, NewPurchase *np)
 		invalid_field("customer_id", "must not be negative");
 	if (TIMESTAMP_NOT_FINITE(np->purchase_date))
 		invalid_field("purchase_date", "must be a finite timestamp");
+	else
+	{
+		MlpPurchase p;
+
+		/* the features' calendar: a BC date or year 10000 is no purchase date */
+		mlpipe_timestamp_to_purchase(np->purchase_date, &p);
+		if (p.ts < MLP_TS_MIN || p.ts > MLP_TS_MAX)
+			invalid_field("purchase_date", "must fall in years 1 to 9999 (UTC)");
+	}
 	if (!isfinite(np->purchase_amount) || np->purchase_amount < 0)
 		invalid_field("purchase_amount", "must be a non-negative number");
 	if (!isfinite(np->annual_income) || np->annual_income < 0)

@@ -130,7 +130,8 @@ mlp_xgb_train_forest(const float *X, const float *y, size_t nrows, size_t ncols,
 		forest_error(errmsg, errlen, "out of memory");
 		return false;
 	}
-	memcpy(p, params, nparams * sizeof(MlpTrainParam));
+	if (nparams > 0)
+		memcpy(p, params, nparams * sizeof(MlpTrainParam));
 	p[nparams].key = "num_parallel_tree";
 	p[nparams].value = chunk_trees;
 	p[nparams + 1].key = "seed";

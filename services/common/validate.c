@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "iso8601.h"
 #include "validate.h"
 
 void
@@ -41,83 +42,14 @@ loc_make(const char *a, const char *b)
 	return l;
 }
 
-static int
-digits(const char *s, int n, int *value)
-{
-	int			v = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (!isdigit((unsigned char) s[i]))
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*value = v;
-	return 1;
-}
-
-static int
-days_in_month(int year, int month)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		return 29;
-	return days[month - 1];
-}
-
 int
 iso8601_valid(const char *s)
 {
-	int			y, mo, d, h, mi, sec, oh, om;
+	int64_t		usec;
+	const char *why;
 
-	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-		s[7] != '-' || !digits(s + 8, 2, &d))
-		return 0;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-		return 0;
-	s += 10;
-	if (*s == '\0')
-		return 1;				/* a date alone means midnight UTC */
-	if (*s != 'T' && *s != 't' && *s != ' ')
-		return 0;
-	s++;
-	if (!digits(s, 2, &h) || s[2] != ':' || !digits(s + 3, 2, &mi) || h > 23 || mi > 59)
-		return 0;
-	s += 5;
-	if (*s == ':')
-	{
-		if (!digits(s + 1, 2, &sec) || sec > 59)
-			return 0;
-		s += 3;
-		if (*s == '.' || *s == ',')
-		{
-			int			n = 0;
-
-			s++;
-			while (isdigit((unsigned char) *s))
-				s++, n++;
-			if (n < 1 || n > 9)
-				return 0;
-		}
-	}
-	if (*s == 'Z' || *s == 'z')
-		return s[1] == '\0';
-	if (*s == '+' || *s == '-')
-	{
-		s++;
-		if (!digits(s, 2, &oh) || oh > 15)
-			return 0;
-		s += 2;
-		if (*s == ':')
-			s++;
-		if (*s == '\0')
-			return 1;
-		if (!digits(s, 2, &om) || om > 59)
-			return 0;
-		return s[2] == '\0';
-	}
-	return *s == '\0';
+	/* the extension's parser: one definition of a valid purchase date */
+	return mlp_parse_iso8601(s, strlen(s), &usec, &why);
 }
 
 const char *

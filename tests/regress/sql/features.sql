@@ -312,7 +312,10 @@ FROM (VALUES
 		jsonb_set(:'params', '{clv,std}', '"abc"')),
 	(19, 'mean missing', 100, '2024-05-10 00:00+00', 100, 50000, 30, 'Male',
 		:'params'::jsonb #- '{age_income_interaction,mean}'),
-	(20, 'valid (age 120, income 0)', 100, '2024-05-10 00:00+00', 0, 0, 120, 'Female', :'params'))
+	(20, 'valid (age 120, income 0)', 100, '2024-05-10 00:00+00', 0, 0, 120, 'Female', :'params'),
+	-- outside the features' calendar: an internal error before the check
+	(21, 'BC purchase_date', 100, '0001-01-01 00:00+00'::timestamptz - interval '1 second', 100, 50000, 30, 'Male', :'params'),
+	(22, 'purchase_date infinity', 100, 'infinity', 100, 50000, 30, 'Male', :'params'))
 	AS c(n, label, cid, ts, amount, income, age, gender, params)
 ORDER BY n;
 

@@ -41,4 +41,15 @@ SELECT error FROM mlpipe_parse_purchase_csv('1,2,Male,3,1e5,2024-01-01,');
 SELECT error FROM mlpipe_parse_purchase_csv('1,2,"Male,3,4.5,2024-01-01,');
 SELECT purchase_date FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2023-12-31T23:30:00-01:00,');
 SELECT purchase_date FROM mlpipe_parse_purchase_csv('1,2,Male,3,4.5,2024-06-01,');
+-- the parser and PostgreSQL read the same instant, rounding included
+SELECT d, (mlpipe_parse_purchase_csv('1,2,Male,3,4,' || d || ',')).purchase_date = d::timestamptz AS same
+FROM unnest(ARRAY['2024-01-01T00:00:00.1234565Z', '2024-01-01T00:00:00.1234575Z',
+                  '2024-01-01T00:00:00.9999995Z', '2024-01-01T00:00:00.12345651Z',
+                  '2024-01-01T00:00:00.000000499Z', '2024-01-01T10:00:00+05:30',
+                  '2024-01-01T10:00:00-0330', '2024-01-01 10:00', '2024-01-01']) d;
+-- what it refuses: a comma before the fraction, an offset after a date
+-- alone, 10 fraction digits, an instant outside years 1-9999 UTC
+SELECT d, (mlpipe_parse_purchase_csv('1,2,Male,3,4,' || d || ',')).error
+FROM unnest(ARRAY['2024-01-15T10:30:00,5Z', '2024-01-15Z', '2024-01-15T10:30:00.1234567890Z',
+                  '0001-01-01T00:00:00+15:59', '9999-12-31T23:59:59-15:59']) d;
 TRUNCATE mlpipe.purchases;
