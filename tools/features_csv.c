@@ -11,9 +11,9 @@
  * parameters and timings go to stderr.  For cross-checking the feature core
  * against other implementations and for timing it on big files.
  *
- * Build: cc -O2 -iquote pg_extension/src tools/features_csv.c \
- *           pg_extension/src/features.c -lm
+ * Built by tools/Makefile into build/bin/mlpipe-features-csv.
  */
+#include "csv_row.h"
 #include "features.h"
 
 #include <errno.h>
@@ -39,135 +39,29 @@ now_sec(void)
 	return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
 }
 
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian. */
-static int64_t
-days_from_date(int64_t y, int m, int d)
-{
-	/* Count from 1 March of year 0 so that the leap day ends the year. */
-	int64_t		yy = m <= 2 ? y - 1 : y;
-	int			mm = m <= 2 ? m + 9 : m - 3;	/* March = 0 */
-	int64_t		era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t		yoe = yy - era * 400;
-	int64_t		doy = (153 * mm + 2) / 5 + d - 1;
-	int64_t		doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
-static bool
-digits(const char *s, int n, int *out)
-{
-	int			v = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM] to Unix seconds. */
-static bool
-parse_ts(const char *s, size_t len, int64_t *ts)
-{
-	int			y, mo, d, h, mi, sec, oh = 0, om = 0;
-	size_t		i = 19;
-	int			sign = 0;
-	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-		s[13] != ':' || s[16] != ':')
-		return false;
-	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-		!digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
-		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59)
-		return false;
-	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return false;
-	if (i < len && s[i] == '.')
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			;					/* fractions of a second are dropped */
-	if (i < len && s[i] == 'Z')
-		i++;
-	else if (i < len && (s[i] == '+' || s[i] == '-'))
-	{
-		sign = s[i] == '+' ? 1 : -1;
-		if (len - i < 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) ||
-			!digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
-			return false;
-		i += 6;
-	}
-	if (i != len)
-		return false;
-	*ts = days_from_date(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
-		- sign * (oh * 3600 + om * 60);
-	return true;
-}
-
-/* A number field; empty means missing (NaN). */
-static bool
-parse_num(const char *s, size_t len, double *out)
-{
-	char		buf[64];
-	char	   *end;
-
-	if (len == 0)
-	{
-		*out = NAN;
-		return true;
-	}
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	*out = strtod(buf, &end);
-	return *end == '\0' && errno == 0;
-}
-
-/* Splits one CSV line (no quoting in this format) and fills *r. */
+/* One line through the loader's own CSV parser (csv_row.c). */
 static bool
 parse_line(char *line, Row *r)
 {
-	const char *f[7];
-	size_t		flen[7];
-	int			nf = 0;
-	char	   *s = line;
-	double		age;
-	double		id;
+	MlpCsvPurchase c;
+	char		err[128];
+	int64_t		sec;
 
 	line[strcspn(line, "\r\n")] = '\0';
-	for (;;)
-	{
-		char	   *comma = strchr(s, ',');
-
-		if (nf == 7)
-			return false;
-		f[nf] = s;
-		flen[nf] = comma ? (size_t) (comma - s) : strlen(s);
-		nf++;
-		if (!comma)
-			break;
-		s = comma + 1;
-	}
-	if (nf < 6)
+	if (!mlp_csv_parse_purchase(line, strlen(line), &c, err, sizeof(err)))
 		return false;
-	if (!parse_num(f[0], flen[0], &id) || !isfinite(id) || id != floor(id))
-		return false;
-	r->customer = (int64_t) id;
-	if (!parse_num(f[1], flen[1], &age))
-		return false;
-	r->p.age = isfinite(age) && age == floor(age) && fabs(age) < 1e6 ?
-		(int32_t) age : MLP_AGE_MISSING;
-	r->p.gender = mlp_gender_from_text(f[2], flen[2]);
-	if (!parse_num(f[3], flen[3], &r->p.income) ||
-		!parse_num(f[4], flen[4], &r->p.amount))
-		return false;
-	return parse_ts(f[5], flen[5], &r->p.ts);
+	r->customer = c.customer_id;
+	r->p.age = c.has_age ? c.age : MLP_AGE_MISSING;
+	r->p.gender = c.has_gender ? mlp_gender_from_text(c.gender, strlen(c.gender)) : MLP_GENDER_MISSING;
+	r->p.income = c.has_income ? c.income : NAN;
+	r->p.amount = c.has_amount ? c.amount : NAN;
+	/* floor division into seconds and microseconds */
+	sec = c.purchase_usec / 1000000;
+	if (c.purchase_usec % 1000000 < 0)
+		sec--;
+	r->p.ts = sec;
+	r->p.usec = (int32_t) (c.purchase_usec - sec * 1000000);
+	return true;
 }
 
 static int
@@ -180,6 +74,8 @@ cmp_rows(const void *a, const void *b)
 		return x->customer < y->customer ? -1 : 1;
 	if (x->p.ts != y->p.ts)
 		return x->p.ts < y->p.ts ? -1 : 1;
+	if (x->p.usec != y->p.usec)
+		return x->p.usec < y->p.usec ? -1 : 1;
 	return x->line < y->line ? -1 : (x->line > y->line);
 }
 
