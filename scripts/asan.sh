@@ -78,16 +78,10 @@ if [ "${MLPIPE_ASAN_NO_BUILD:-0}" != 1 ]; then
 	make -s -C services SANITIZE=1 || die "sanitizer build of the services failed"
 fi
 
-export MLPIPE_PG_NAME="asan-$$" MLPIPE_PG_FAST=1
-MLPIPE_PGPORT=$(free_port $((55000 + $$ % 1000))) || die "no free port"
-export MLPIPE_PGPORT MLPIPE_PGDATABASE=mlpipe_asan
-cleanup() { scripts/pg.sh destroy >/dev/null 2>&1 || true; }
+cleanup() { destroy_throwaway_cluster; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-say "creating a throwaway cluster on port $MLPIPE_PGPORT"
-scripts/pg.sh start >/dev/null || die "could not create the cluster"
-eval "$(scripts/pg.sh env)"
+start_throwaway_cluster asan 55000 mlpipe_asan
 export MLPIPE_TOP="$top"
 home=$(cluster_home)
 
@@ -95,20 +89,6 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 sanitizer_pattern='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer'
 
-passed=0 failed=0 failed_names=()
-selected() { [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $1 "* ]]; }
-run_suite() {
-	local name=$1
-	shift
-	selected "$name" || return 0
-	say "suite $name"
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		failed_names+=("$name")
-	fi
-}
 
 suite_unit() {
 	make -s -C tests/unit test BUILD="$top/build/unit-asan" \
@@ -191,7 +171,4 @@ run_suite unit suite_unit
 run_suite regress suite_regress
 run_suite e2e suite_e2e
 
-echo
-[ $failed -gt 0 ] && echo "failed: ${failed_names[*]}"
-echo "asan: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+suites_summary asan

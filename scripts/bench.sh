@@ -59,23 +59,17 @@ make -s all || die "build failed"
 make -s install >/dev/null || die "install failed"
 make -s -C tests/bench >/dev/null || die "benchmark harness build failed"
 
-export MLPIPE_PG_NAME="bench-$$" MLPIPE_PG_FAST=1
-MLPIPE_PGPORT=$(free_port $((55000 + $$ % 1000))) || die "no free port"
-export MLPIPE_PGPORT MLPIPE_PGDATABASE=mlpipe_bench
-
 service_pids=()
 cleanup() {
 	local pid
 	for pid in "${service_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${service_pids[@]}"; do wait "$pid" 2>/dev/null; done
-	scripts/pg.sh destroy >/dev/null 2>&1 || true
+	destroy_throwaway_cluster
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step "starting a throwaway cluster on port $MLPIPE_PGPORT"
-scripts/pg.sh start >/dev/null || die "could not start the bench cluster"
-eval "$(scripts/pg.sh env)"
+start_throwaway_cluster bench 55000 mlpipe_bench
 psql -XqAt -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' \
 	-c 'CREATE EXTENSION mlpipe' || die "CREATE EXTENSION failed"
 put load_before "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,3 +17,47 @@ free_port() {
 	done
 	return 1
 }
+
+# A throwaway cluster for a test or benchmark run, never the one of make
+# run: its own name (PREFIX-PID), a free port near BASE, database DB, no
+# fsync.  Exports the PG* variables that reach it.  The caller sets a trap
+# that runs `scripts/pg.sh destroy`.
+start_throwaway_cluster() {	# PREFIX BASE DB
+	export MLPIPE_PG_NAME="$1-$$" MLPIPE_PG_FAST=1 MLPIPE_PGDATABASE=$3
+	MLPIPE_PGPORT=$(free_port $(($2 + $$ % 1000))) || die "no free port"
+	export MLPIPE_PGPORT
+	say "starting a throwaway cluster on port $MLPIPE_PGPORT"
+	"$top/scripts/pg.sh" start >/dev/null || die "could not start the cluster (see var/$MLPIPE_PG_NAME/server.log)"
+	eval "$("$top/scripts/pg.sh" env)"
+}
+
+# Suites: run_suite NAME COMMAND... runs COMMAND unless SUITES names others,
+# and counts it; suites_summary WORD prints "WORD: N passed, M failed" and
+# returns non-zero if any failed.
+suites_passed=0 suites_failed=0 suites_failed_names=()
+run_suite() {
+	local name=$1
+	shift
+	if [ -n "${SUITES:-}" ] && ! [[ " $SUITES " == *" $name "* ]]; then return 0; fi
+	say "suite $name"
+	if "$@"; then
+		suites_passed=$((suites_passed + 1))
+	else
+		suites_failed=$((suites_failed + 1))
+		suites_failed_names+=("$name")
+	fi
+}
+suites_summary() {
+	echo
+	[ "$suites_failed" -gt 0 ] && echo "failed suites: ${suites_failed_names[*]}"
+	echo "$1: $suites_passed passed, $suites_failed failed"
+	[ "$suites_failed" -eq 0 ]
+}
+
+# Removes the cluster start_throwaway_cluster made, and only that one: the
+# name must end in this process's id, so a trap that fires early can never
+# remove the cluster of make run.
+destroy_throwaway_cluster() {
+	[[ ${MLPIPE_PG_NAME:-} == *-$$ ]] || return 0
+	"$top/scripts/pg.sh" destroy >/dev/null 2>&1 || true
+}

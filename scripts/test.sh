@@ -13,31 +13,11 @@ make -s all || die "build failed"
 say "installing the extension"
 make -s install >/dev/null || die "install failed"
 
-# The throwaway cluster: its own name, port and directory.
-export MLPIPE_PG_NAME="test-$$" MLPIPE_PG_FAST=1
-MLPIPE_PGPORT=$(free_port $((54000 + $$ % 1000))) || die "no free port"
-export MLPIPE_PGPORT MLPIPE_PGDATABASE=mlpipe_test
-cleanup() { scripts/pg.sh destroy >/dev/null 2>&1 || true; }
+cleanup() { destroy_throwaway_cluster; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-say "starting a throwaway cluster on port $MLPIPE_PGPORT"
-scripts/pg.sh start || die "could not start the test cluster"
-eval "$(scripts/pg.sh env)"
+start_throwaway_cluster test 54000 mlpipe_test
 export MLPIPE_TOP="$top"
-
-passed=0 failed=0 failed_names=()
-run_suite() {
-	local name=$1
-	shift
-	if [ -n "${SUITES:-}" ] && ! [[ " $SUITES " == *" $name "* ]]; then return; fi
-	say "suite $name"
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		failed_names+=("$name")
-	fi
-}
 
 suite_regress() {
 	# pg_regress makes its own database on the test cluster
@@ -55,7 +35,4 @@ run_suite tools tests/tools/test_generator.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
 [ -x tests/deploy/run.sh ] && run_suite deploy tests/deploy/run.sh
 
-echo
-[ $failed -gt 0 ] && echo "failed suites: ${failed_names[*]}"
-echo "suites: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+suites_summary suites
