@@ -298,6 +298,17 @@ db_exec(int stmt, const char *const *values, const int *lengths,
 	return NULL;
 }
 
+json_t *
+db_result_json(PGresult *res)
+{
+	json_t	   *j = NULL;
+
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		j = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
+	PQclear(res);
+	return j;
+}
+
 int
 db_ping(struct db_error *err)
 {

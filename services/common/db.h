@@ -5,6 +5,7 @@
 #ifndef MLPIPE_DB_H
 #define MLPIPE_DB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 struct db_statement
@@ -33,6 +34,13 @@ int			db_init(const char *application_name,
  */
 PGresult   *db_exec(int stmt, const char *const *values, const int *lengths,
 					const int *formats, int binary_result, struct db_error *err);
+
+/*
+ * The mlpipe_* functions answer in one jsonb (as text) value: parses the
+ * only value of res as JSON of any type and clears res.  NULL when res does
+ * not hold exactly one row, the value is SQL NULL, or it is not JSON.
+ */
+json_t	   *db_result_json(PGresult *res);
 
 /* Is the database reachable now?  Used by /readyz.  */
 int			db_ping(struct db_error *err);

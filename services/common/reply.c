@@ -131,3 +131,24 @@ request_json(const struct request *req, struct reply *rep)
 	reply_errors(rep, errors);
 	return NULL;
 }
+
+int
+reply_if_invalid(struct reply *rep, json_t *errors)
+{
+	if (json_array_size(errors) == 0)
+	{
+		json_decref(errors);
+		return 0;
+	}
+	reply_errors(rep, errors);
+	return 1;
+}
+
+void
+reply_model_not_found(struct reply *rep, const char *name, const char *version)
+{
+	if (version)
+		reply_detail(rep, 404, "Model %s version %s not found", name, version);
+	else
+		reply_detail(rep, 404, "Model %s not found", name);
+}

@@ -82,6 +82,15 @@ void		reply_json(struct reply *rep, unsigned status, json_t *j);
 void		reply_detail(struct reply *rep, unsigned status, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 void		reply_errors(struct reply *rep, json_t *errors);	/* 422, steals */
+
+/*
+ * The end of every request validation: a 422 with the errors when there are
+ * any (returns 1), else nothing (returns 0).  Steals errors either way.
+ */
+int			reply_if_invalid(struct reply *rep, json_t *errors);
+
+/* 404 "Model <name> [version <version>] not found", as the old pipeline said it */
+void		reply_model_not_found(struct reply *rep, const char *name, const char *version);
 void		reply_db_error(struct reply *rep, const struct db_error *err);
 void		reply_bytes(struct reply *rep, unsigned status, const char *data, size_t len);
 void		reply_clear(struct reply *rep);

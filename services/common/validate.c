@@ -42,6 +42,23 @@ loc_make(const char *a, const char *b)
 	return l;
 }
 
+/* pydantic's "missing": input is the object the field was looked up in */
+static void
+add_missing(json_t *errors, json_t *loc, const char *field, json_t *obj)
+{
+	verr_add(errors, loc, field, "missing", "Field required", obj, NULL);
+}
+
+/* A copy of loc with one more element (stolen): a list index or a field. */
+static json_t *
+loc_with(json_t *loc, json_t *last)
+{
+	json_t	   *l = json_copy(loc);
+
+	json_array_append_new(l, last);
+	return l;
+}
+
 int
 iso8601_valid(const char *s)
 {
@@ -60,7 +77,7 @@ validate_string(json_t *obj, json_t *loc, const char *field, json_t *errors, int
 	if (v == NULL || (optional && json_is_null(v)))
 	{
 		if (!optional)
-			verr_add(errors, loc, field, "missing", "Field required", obj, NULL);
+			add_missing(errors, loc, field, obj);
 		return NULL;
 	}
 	if (!json_is_string(v))
@@ -85,7 +102,7 @@ check_int(json_t *obj, json_t *loc, const char *field, long long lo, long long h
 
 	if (v == NULL)
 	{
-		verr_add(errors, loc, field, "missing", "Field required", obj, NULL);
+		add_missing(errors, loc, field, obj);
 		return 1;
 	}
 	if (json_is_integer(v))
@@ -143,7 +160,7 @@ check_amount(json_t *obj, json_t *loc, const char *field, json_t *errors,
 
 	if (v == NULL)
 	{
-		verr_add(errors, loc, field, "missing", "Field required", obj, NULL);
+		add_missing(errors, loc, field, obj);
 		return 1;
 	}
 	if (!json_is_number(v))
@@ -172,18 +189,24 @@ check_amount(json_t *obj, json_t *loc, const char *field, json_t *errors,
 }
 
 int
+validate_object(json_t *obj, json_t *loc, json_t *errors)
+{
+	if (json_is_object(obj))
+		return 0;
+	verr_add(errors, loc, NULL, "model_attributes_type",
+			 "Input should be a valid dictionary or object to extract fields from",
+			 obj, NULL);
+	return 1;
+}
+
+int
 validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors, struct raw_purchase *out)
 {
 	size_t		before = json_array_size(errors);
 	const char *s;
 
-	if (!json_is_object(obj))
-	{
-		verr_add(errors, loc, NULL, "model_attributes_type",
-				 "Input should be a valid dictionary or object to extract fields from",
-				 obj, NULL);
+	if (validate_object(obj, loc, errors))
 		return 1;
-	}
 	/* customer ids are bigint in PostgreSQL */
 	check_int(obj, loc, "customer_id", 0, 9223372036854775807LL, errors,
 			  out->customer_id, sizeof(out->customer_id));
@@ -210,4 +233,178 @@ validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors, struct raw_purch
 	out->gender = s;
 
 	return (int) (json_array_size(errors) - before);
+}
+
+/* model_name and model_version of the prediction routes */
+static void
+model_fields(json_t *body, json_t *loc, json_t *errors, struct model_ref *out)
+{
+	out->name = validate_string(body, loc, "model_name", errors, 0);
+	out->version = validate_string(body, loc, "model_version", errors, 1);
+}
+
+/*
+ * A required raw purchase held in body's field; returns it (borrowed) or
+ * NULL when it is absent.
+ */
+static json_t *
+purchase_field(json_t *body, json_t *loc, const char *field, json_t *errors,
+			   struct raw_purchase *out)
+{
+	json_t	   *v = json_object_get(body, field);
+	json_t	   *vloc;
+
+	if (v == NULL)
+	{
+		add_missing(errors, loc, field, body);
+		return NULL;
+	}
+	vloc = loc_with(loc, json_string(field));
+	validate_raw_purchase(v, vloc, errors, out);
+	json_decref(vloc);
+	return v;
+}
+
+/*
+ * A list of raw purchases at loc, each item at loc + index.  Stops once the
+ * request holds 100 errors: enough to fix, and a long list of bad items
+ * must not build a huge reply.
+ */
+static void
+purchase_list(json_t *list, json_t *loc, json_t *errors)
+{
+	json_t	   *item;
+	size_t		i;
+
+	if (!json_is_array(list))
+	{
+		verr_add(errors, loc, NULL, "list_type", "Input should be a valid list", list, NULL);
+		return;
+	}
+	json_array_foreach(list, i, item)
+	{
+		struct raw_purchase rp;
+		json_t	   *iloc = loc_with(loc, json_integer((json_int_t) i));
+
+		validate_raw_purchase(item, iloc, errors, &rp);
+		json_decref(iloc);
+		if (json_array_size(errors) >= 100)
+			break;
+	}
+}
+
+/* pydantic's too_long; no "input", which would echo the whole list */
+static void
+add_too_long(json_t *errors, json_t *loc, const char *field, size_t n)
+{
+	char		msg[128];
+
+	snprintf(msg, sizeof(msg), "List should have at most %d items after validation, not %zu",
+			 PREDICT_BATCH_MAX, n);
+	verr_add(errors, loc, field, "too_long", msg, NULL,
+			 json_pack("{s:s,s:i,s:I}", "field_type", "List", "max_length", PREDICT_BATCH_MAX,
+					   "actual_length", (json_int_t) n));
+}
+
+/* How many errors a parse added, errors having held before when it began. */
+static int
+errors_since(json_t *errors, size_t before)
+{
+	return (int) (json_array_size(errors) - before);
+}
+
+int
+parse_predict_request(json_t *body, json_t *errors, struct predict_request *out)
+{
+	size_t		before = json_array_size(errors);
+	json_t	   *loc = loc_make("body", NULL);
+
+	memset(out, 0, sizeof(*out));
+	if (!validate_object(body, loc, errors))
+	{
+		model_fields(body, loc, errors, &out->model);
+		out->purchase = purchase_field(body, loc, "purchase_data", errors, &out->fields);
+	}
+	json_decref(loc);
+	return errors_since(errors, before);
+}
+
+int
+parse_batch_request(json_t *body, json_t *errors, struct batch_request *out)
+{
+	size_t		before = json_array_size(errors);
+	json_t	   *loc = loc_make("body", NULL);
+	json_t	   *list;
+
+	memset(out, 0, sizeof(*out));
+	if (!validate_object(body, loc, errors))
+	{
+		model_fields(body, loc, errors, &out->model);
+		list = json_object_get(body, "purchases");
+		if (list == NULL)
+			add_missing(errors, loc, "purchases", body);
+		else if (json_is_array(list) && json_array_size(list) > PREDICT_BATCH_MAX)
+			add_too_long(errors, loc, "purchases", json_array_size(list));
+		else
+		{
+			json_t	   *lloc = loc_with(loc, json_string("purchases"));
+
+			purchase_list(list, lloc, errors);
+			json_decref(lloc);
+		}
+		out->purchases = list;
+	}
+	json_decref(loc);
+	return errors_since(errors, before);
+}
+
+int
+parse_preprocess_request(json_t *body, json_t *errors, struct preprocess_request *out)
+{
+	size_t		before = json_array_size(errors);
+	json_t	   *loc = loc_make("body", NULL);
+	json_t	   *params;
+
+	memset(out, 0, sizeof(*out));
+	if (!validate_object(body, loc, errors))
+	{
+		purchase_field(body, loc, "raw_data", errors, &out->raw);
+		params = json_object_get(body, "standardization_params");
+		if (params == NULL)
+			add_missing(errors, loc, "standardization_params", body);
+		else if (!json_is_object(params))
+			verr_add(errors, loc, "standardization_params", "dict_type",
+					 "Input should be a valid dictionary", params, NULL);
+		out->params = params;
+	}
+	json_decref(loc);
+	return errors_since(errors, before);
+}
+
+/*
+ * The old pipeline took a bare list; {"purchases": [...]} is accepted too.
+ * Any other body is reported as pydantic reports a bad list: "missing" for
+ * an object without the field, "list_type" for the rest.
+ */
+int
+parse_purchases_request(json_t *body, json_t *errors, struct purchases_request *out)
+{
+	size_t		before = json_array_size(errors);
+	json_t	   *loc = loc_make("body", NULL);
+	json_t	   *list = json_is_object(body) ? json_object_get(body, "purchases") : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (json_is_array(body))
+		list = body;
+	else if (list != NULL)
+		json_array_append_new(loc, json_string("purchases"));
+	else if (json_is_object(body))
+		add_missing(errors, loc, "purchases", body);
+	else
+		verr_add(errors, loc, NULL, "list_type", "Input should be a valid list", body, NULL);
+	if (list != NULL)
+		purchase_list(list, loc, errors);
+	out->purchases = list;
+	json_decref(loc);
+	return errors_since(errors, before);
 }

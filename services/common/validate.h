@@ -46,4 +46,61 @@ int			iso8601_valid(const char *s);
 const char *validate_string(json_t *obj, json_t *loc, const char *field,
 							json_t *errors, int optional);
 
+/*
+ * pydantic's model_attributes_type at loc when obj is not a JSON object.
+ * Returns 1 when it added that error, 0 when obj is an object.
+ */
+int			validate_object(json_t *obj, json_t *loc, json_t *errors);
+
+/*
+ * The request bodies of the JSON routes.  Each parse_*_request() checks a
+ * whole body, appends every problem to errors (locs start with "body") and
+ * returns the number it added; out is complete only when that is 0.
+ * Strings and JSON values in out are borrowed from body.
+ */
+
+/* model_name (required string), model_version (string; null or absent: latest) */
+struct model_ref
+{
+	const char *name;
+	const char *version;		/* NULL: latest */
+};
+
+/* POST /predict {model_name, model_version, purchase_data} */
+struct predict_request
+{
+	struct model_ref model;
+	json_t	   *purchase;		/* purchase_data, echoed back in the reply */
+	struct raw_purchase fields; /* purchase_data as text parameters */
+};
+
+/* POST /predict/batch {model_name, model_version, purchases: [<= PREDICT_BATCH_MAX]} */
+struct batch_request
+{
+	struct model_ref model;
+	json_t	   *purchases;		/* array of valid raw purchases */
+};
+
+/* POST /preprocess {raw_data, standardization_params} */
+struct preprocess_request
+{
+	struct raw_purchase raw;
+	json_t	   *params;			/* standardization_params, an object */
+};
+
+/* POST /purchases: [raw purchases] or {purchases: [raw purchases]} */
+struct purchases_request
+{
+	json_t	   *purchases;		/* array of valid raw purchases */
+};
+
+int			parse_predict_request(json_t *body, json_t *errors,
+								  struct predict_request *out);
+int			parse_batch_request(json_t *body, json_t *errors,
+								struct batch_request *out);
+int			parse_preprocess_request(json_t *body, json_t *errors,
+									 struct preprocess_request *out);
+int			parse_purchases_request(json_t *body, json_t *errors,
+									struct purchases_request *out);
+
 #endif

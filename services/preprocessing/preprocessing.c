@@ -5,9 +5,7 @@
  * mlpipe_preprocess (the same C code that builds the training rows);
  * POST /purchases ingests raw purchases into mlpipe.purchases.
  */
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "service.h"
 #include "validate.h"
@@ -27,148 +25,44 @@ static const struct db_statement statements[] = {
 };
 
 static void
-handle_preprocess(struct request *req, struct reply *rep)
+preprocess(const struct preprocess_request *pr, struct reply *rep)
 {
-	json_t	   *body = request_json(req, rep);
-	json_t	   *errors;
-	json_t	   *loc;
-	json_t	   *params;
-	struct raw_purchase rp;
-	char	   *params_text = NULL;
-	const char *values[7];
+	const struct raw_purchase *rp = &pr->raw;
+	char	   *params_text = json_dumps(pr->params, JSON_COMPACT);
+	const char *values[7] = {rp->customer_id, rp->purchase_date, rp->purchase_amount,
+		rp->annual_income, rp->age, rp->gender, params_text};
 	struct db_error err;
-	PGresult   *res;
+	PGresult   *res = db_exec(ST_PREPROCESS, values, NULL, NULL, 0, &err);
 	json_t	   *features;
 
-	if (body == NULL)
-		return;
-	errors = json_array();
-	if (!json_is_object(body))
-	{
-		loc = loc_make("body", NULL);
-		verr_add(errors, loc, NULL, "model_attributes_type",
-				 "Input should be a valid dictionary or object to extract fields from", body, NULL);
-		json_decref(loc);
-		goto invalid;
-	}
-	loc = loc_make("body", NULL);
-	if (json_object_get(body, "raw_data") == NULL)
-		verr_add(errors, loc, "raw_data", "missing", "Field required", body, NULL);
-	else
-	{
-		json_t	   *rloc = loc_make("body", "raw_data");
-
-		validate_raw_purchase(json_object_get(body, "raw_data"), rloc, errors, &rp);
-		json_decref(rloc);
-	}
-	params = json_object_get(body, "standardization_params");
-	if (params == NULL)
-		verr_add(errors, loc, "standardization_params", "missing", "Field required", body, NULL);
-	else if (!json_is_object(params))
-		verr_add(errors, loc, "standardization_params", "dict_type",
-				 "Input should be a valid dictionary", params, NULL);
-	json_decref(loc);
-	if (json_array_size(errors) > 0)
-		goto invalid;
-	json_decref(errors);
-
-	params_text = json_dumps(params, JSON_COMPACT);
-	values[0] = rp.customer_id;
-	values[1] = rp.purchase_date;
-	values[2] = rp.purchase_amount;
-	values[3] = rp.annual_income;
-	values[4] = rp.age;
-	values[5] = rp.gender;
-	values[6] = params_text;
-	res = db_exec(ST_PREPROCESS, values, NULL, NULL, 0, &err);
-	if (res == NULL)
-		reply_db_error(rep, &err);
-	else
-	{
-		features = PQgetisnull(res, 0, 0) ? NULL
-			: json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
-		PQclear(res);
-		if (features == NULL)
-			reply_detail(rep, 500, "Internal Server Error");
-		else
-			reply_json(rep, 200, json_pack("{s:o}", "features", features));
-	}
 	free(params_text);
-	json_decref(body);
-	return;
-
-invalid:
-	reply_errors(rep, errors);
-	json_decref(body);
+	if (res == NULL)
+	{
+		reply_db_error(rep, &err);
+		return;
+	}
+	features = db_result_json(res);
+	if (features == NULL)
+		reply_detail(rep, 500, "Internal Server Error");
+	else
+		reply_json(rep, 200, json_pack("{s:o}", "features", features));
 }
 
-/* Ingest: a JSON array of raw_data objects, or {"purchases": [...]}; all or nothing. */
+/* All or nothing: one mlpipe_ingest_purchases call inserts the whole list. */
 static void
-handle_purchases(struct request *req, struct reply *rep)
+ingest(const struct purchases_request *pr, struct reply *rep)
 {
-	json_t	   *body = request_json(req, rep);
-	json_t	   *list;
-	json_t	   *loc;
-	json_t	   *errors;
-	size_t		i;
-	json_t	   *item;
-	char	   *text;
 	const char *values[1];
+	char	   *text;
 	struct db_error err;
 	PGresult   *res;
 
-	if (body == NULL)
-		return;
-	errors = json_array();
-	if (json_is_array(body))
+	if (json_array_size(pr->purchases) == 0)
 	{
-		list = body;
-		loc = loc_make("body", NULL);
-	}
-	else if (json_is_object(body) && json_object_get(body, "purchases"))
-	{
-		list = json_object_get(body, "purchases");
-		loc = loc_make("body", "purchases");
-	}
-	else
-	{
-		loc = loc_make("body", NULL);
-		verr_add(errors, loc, json_is_object(body) ? "purchases" : NULL,
-				 json_is_object(body) ? "missing" : "list_type",
-				 json_is_object(body) ? "Field required" : "Input should be a valid list",
-				 body, NULL);
-		json_decref(loc);
-		goto invalid;
-	}
-	if (!json_is_array(list))
-		verr_add(errors, loc, NULL, "list_type", "Input should be a valid list", list, NULL);
-	else
-	{
-		json_array_foreach(list, i, item)
-		{
-			struct raw_purchase rp;
-			json_t	   *iloc = json_copy(loc);
-
-			json_array_append_new(iloc, json_integer((json_int_t) i));
-			validate_raw_purchase(item, iloc, errors, &rp);
-			json_decref(iloc);
-			if (json_array_size(errors) >= 100)
-				break;			/* enough to fix; don't build a huge reply */
-		}
-	}
-	json_decref(loc);
-	if (json_array_size(errors) > 0)
-		goto invalid;
-	json_decref(errors);
-
-	if (json_array_size(list) == 0)
-	{
-		json_decref(body);
 		reply_json(rep, 201, json_pack("{s:i}", "inserted", 0));
 		return;
 	}
-	text = json_dumps(list, JSON_COMPACT);
-	json_decref(body);
+	text = json_dumps(pr->purchases, JSON_COMPACT);
 	if (text == NULL)
 	{
 		reply_detail(rep, 500, "Internal Server Error");
@@ -185,10 +79,38 @@ handle_purchases(struct request *req, struct reply *rep)
 	reply_json(rep, 201, json_pack("{s:I}", "inserted",
 								   (json_int_t) strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
 	PQclear(res);
-	return;
+}
 
-invalid:
-	reply_errors(rep, errors);
+static void
+handle_preprocess(struct request *req, struct reply *rep)
+{
+	json_t	   *body = request_json(req, rep);
+	json_t	   *errors;
+	struct preprocess_request pr;
+
+	if (body == NULL)
+		return;
+	errors = json_array();
+	parse_preprocess_request(body, errors, &pr);
+	if (!reply_if_invalid(rep, errors))
+		preprocess(&pr, rep);
+	json_decref(body);
+}
+
+/* Ingest: a JSON array of raw_data objects, or {"purchases": [...]}. */
+static void
+handle_purchases(struct request *req, struct reply *rep)
+{
+	json_t	   *body = request_json(req, rep);
+	json_t	   *errors;
+	struct purchases_request pr;
+
+	if (body == NULL)
+		return;
+	errors = json_array();
+	parse_purchases_request(body, errors, &pr);
+	if (!reply_if_invalid(rep, errors))
+		ingest(&pr, rep);
 	json_decref(body);
 }
 

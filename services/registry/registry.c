@@ -62,14 +62,10 @@ query_json(int stmt, const char *const *values, struct reply *rep, const char *n
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
 		PQclear(res);
-		if (version)
-			reply_detail(rep, 404, "Model %s version %s not found", name, version);
-		else
-			reply_detail(rep, 404, "Model %s not found", name);
+		reply_model_not_found(rep, name, version);
 		return NULL;
 	}
-	j = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, NULL);
-	PQclear(res);
+	j = db_result_json(res);
 	if (j == NULL)
 		reply_detail(rep, 500, "Internal Server Error");
 	return j;
@@ -343,7 +339,7 @@ handle_get_model(struct request *req, struct reply *rep)
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
 		PQclear(res);
-		reply_detail(rep, 404, "Model %s version %s not found", values[0], values[1]);
+		reply_model_not_found(rep, values[0], values[1]);
 		return;
 	}
 	reply_bytes(rep, 200, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
