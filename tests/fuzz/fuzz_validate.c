@@ -4,23 +4,22 @@
  * services/common/reply.c).
  *
  * The input is a request body.  It is parsed by request_json() exactly as
- * the services parse it, then put through the validation steps of the
- * request handlers — the handlers themselves sit in the service programs
- * next to main(), so their few lines of glue are repeated here:
+ * the services parse it, then given to the parser of every JSON route, the
+ * same functions the handlers call:
  *
- *   POST /preprocess      raw_data (validate_raw_purchase), standardization_params
- *   POST /predict         model_name, model_version (validate_string), purchase_data
- *   POST /predict_batch   model_name, model_version, purchases[] (at most
- *   POST /purchases       PREDICT_BATCH_MAX, 100 errors) or a bare list
+ *   POST /preprocess      parse_preprocess_request
+ *   POST /predict         parse_predict_request
+ *   POST /predict/batch   parse_batch_request
+ *   POST /purchases       parse_purchases_request
  *
- * and every error list is rendered with reply_errors() as the client would
- * get it.  iso8601_valid() also gets every string of the document and the
- * raw input (NUL-terminated).  A valid record must carry what validate.h
- * promises (NUL-terminated numbers, a date and a gender).  LeakSanitizer
- * checks that every reference is dropped.
+ * and every error list is rendered with reply_if_invalid() as the client
+ * would get it.  iso8601_valid() also gets every string of the document and
+ * the raw input (NUL-terminated).  A body a parser accepts must carry what
+ * validate.h promises: NUL-terminated numbers, a valid date and gender, a
+ * model name, an object of parameters, a list whose every item is a valid
+ * purchase.  LeakSanitizer checks that every reference is dropped.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,142 +43,95 @@ check_record(const struct raw_purchase *rp)
 		abort();
 }
 
-/* Renders errors as the 422 reply (stealing them) or drops them. */
+/* Every item of an accepted list must pass on its own too. */
 static void
-finish(json_t *errors)
+check_list(json_t *list, size_t max)
 {
-	struct reply rep;
-
-	memset(&rep, 0, sizeof(rep));
-	if (json_array_size(errors) > 0)
-	{
-		reply_errors(&rep, errors);
-		if (rep.status != 422 || rep.body == NULL)
-			abort();
-		reply_clear(&rep);
-	}
-	else
-		json_decref(errors);
-}
-
-static void
-one_purchase(json_t *obj, const char *a, const char *b, json_t *errors)
-{
-	struct raw_purchase rp;
-	json_t	   *loc = loc_make(a, b);
-
-	memset(&rp, 0, sizeof(rp));
-	if (validate_raw_purchase(obj, loc, errors, &rp) == 0)
-		check_record(&rp);
-	json_decref(loc);
-}
-
-static void
-preprocess(json_t *body)
-{
-	json_t	   *errors = json_array();
-	json_t	   *loc = loc_make("body", NULL);
-	json_t	   *params;
-
-	if (!json_is_object(body))
-		verr_add(errors, loc, NULL, "model_attributes_type",
-				 "Input should be a valid dictionary or object to extract fields from", body, NULL);
-	else
-	{
-		if (json_object_get(body, "raw_data") == NULL)
-			verr_add(errors, loc, "raw_data", "missing", "Field required", body, NULL);
-		else
-			one_purchase(json_object_get(body, "raw_data"), "body", "raw_data", errors);
-		params = json_object_get(body, "standardization_params");
-		if (params == NULL)
-			verr_add(errors, loc, "standardization_params", "missing", "Field required", body, NULL);
-		else if (!json_is_object(params))
-			verr_add(errors, loc, "standardization_params", "dict_type",
-					 "Input should be a valid dictionary", params, NULL);
-	}
-	json_decref(loc);
-	finish(errors);
-}
-
-static void
-model_fields(json_t *body, json_t *errors)
-{
-	json_t	   *loc = loc_make("body", NULL);
-	const char *name = validate_string(body, loc, "model_name", errors, 0);
-	const char *version = validate_string(body, loc, "model_version", errors, 1);
-
-	if (name)
-		(void) strlen(name);
-	if (version)
-		(void) strlen(version);
-	json_decref(loc);
-}
-
-static void
-predict(json_t *body)
-{
-	json_t	   *errors = json_array();
-	json_t	   *loc = loc_make("body", NULL);
-
-	if (!json_is_object(body))
-		verr_add(errors, loc, NULL, "model_attributes_type",
-				 "Input should be a valid dictionary or object to extract fields from", body, NULL);
-	else
-	{
-		model_fields(body, errors);
-		if (json_object_get(body, "purchase_data") == NULL)
-			verr_add(errors, loc, "purchase_data", "missing", "Field required", body, NULL);
-		else
-			one_purchase(json_object_get(body, "purchase_data"), "body", "purchase_data", errors);
-	}
-	json_decref(loc);
-	finish(errors);
-}
-
-/* /predict_batch (with model fields) and /purchases (object or bare list). */
-static void
-batch(json_t *body, int with_model)
-{
-	json_t	   *errors = json_array();
-	json_t	   *loc = loc_make("body", NULL);
-	json_t	   *list = NULL;
 	json_t	   *item;
 	size_t		i;
 
-	if (!with_model && json_is_array(body))
-		list = body;
-	else if (!json_is_object(body))
-		verr_add(errors, loc, NULL, "model_attributes_type",
-				 "Input should be a valid dictionary or object to extract fields from", body, NULL);
-	else
+	if (!json_is_array(list) || json_array_size(list) > max)
+		abort();
+	json_array_foreach(list, i, item)
 	{
-		if (with_model)
-			model_fields(body, errors);
-		list = json_object_get(body, "purchases");
-		if (list == NULL)
-			verr_add(errors, loc, "purchases", "missing", "Field required", body, NULL);
-		else if (!json_is_array(list))
-			verr_add(errors, loc, "purchases", "list_type", "Input should be a valid list", list, NULL);
-		else if (json_array_size(list) > PREDICT_BATCH_MAX)
-			verr_add(errors, loc, "purchases", "too_long", "List too long", NULL, NULL);
-	}
-	if (json_is_array(list) && json_array_size(list) <= PREDICT_BATCH_MAX)
-	{
-		json_array_foreach(list, i, item)
-		{
-			struct raw_purchase rp;
-			json_t	   *iloc = json_pack("[s,s,I]", "body", "purchases", (json_int_t) i);
+		struct raw_purchase rp;
+		json_t	   *errors = json_array();
 
-			memset(&rp, 0, sizeof(rp));
-			if (validate_raw_purchase(item, iloc, errors, &rp) == 0)
-				check_record(&rp);
-			json_decref(iloc);
-			if (json_array_size(errors) >= 100)
-				break;
-		}
+		if (validate_raw_purchase(item, NULL, errors, &rp) != 0)
+			abort();
+		check_record(&rp);
+		json_decref(errors);
 	}
-	json_decref(loc);
-	finish(errors);
+}
+
+/*
+ * Renders errors as the handlers do.  The parser's count must agree with
+ * the list, and a 422 must come out exactly when there are errors.  Returns
+ * whether the body was accepted.
+ */
+static int
+finish(json_t *errors, int nerrors)
+{
+	struct reply rep;
+	int			invalid;
+
+	memset(&rep, 0, sizeof(rep));
+	if (nerrors < 0 || (size_t) nerrors != json_array_size(errors))
+		abort();
+	invalid = reply_if_invalid(&rep, errors);
+	if (invalid != (nerrors > 0))
+		abort();
+	if (invalid && (rep.status != 422 || rep.body == NULL))
+		abort();
+	reply_clear(&rep);
+	return !invalid;
+}
+
+static void
+model_checks(const struct model_ref *model)
+{
+	if (model->name == NULL)
+		abort();
+	if (model->version)
+		(void) strlen(model->version);
+}
+
+static void
+parse_all(json_t *body)
+{
+	struct predict_request pr;
+	struct batch_request br;
+	struct preprocess_request ppr;
+	struct purchases_request pur;
+	json_t	   *errors;
+
+	errors = json_array();
+	if (finish(errors, parse_preprocess_request(body, errors, &ppr)))
+	{
+		check_record(&ppr.raw);
+		if (!json_is_object(ppr.params))
+			abort();
+	}
+
+	errors = json_array();
+	if (finish(errors, parse_predict_request(body, errors, &pr)))
+	{
+		model_checks(&pr.model);
+		check_record(&pr.fields);
+		if (!json_is_object(pr.purchase))
+			abort();
+	}
+
+	errors = json_array();
+	if (finish(errors, parse_batch_request(body, errors, &br)))
+	{
+		model_checks(&br.model);
+		check_list(br.purchases, PREDICT_BATCH_MAX);
+	}
+
+	errors = json_array();
+	if (finish(errors, parse_purchases_request(body, errors, &pur)))
+		check_list(pur.purchases, (size_t) -1);
 }
 
 /* iso8601_valid on every string in the document, depth-limited. */
@@ -240,10 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 		return 0;
 	}
-	preprocess(body);
-	predict(body);
-	batch(body, 1);
-	batch(body, 0);
+	parse_all(body);
 	all_strings(body, 0);
 	json_decref(body);
 	reply_clear(&rep);

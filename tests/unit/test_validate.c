@@ -1,7 +1,8 @@
 /*
- * test_validate.c — unit tests of the raw_data validator, the ISO 8601
- * checker and the FastAPI-style 422 builder (services/common/validate.c,
- * reply.c).  Prints "N passed, M failed"; exits non-zero on any failure.
+ * test_validate.c — unit tests of the raw_data validator, the parsers of
+ * the four JSON request bodies, the ISO 8601 checker and the FastAPI-style
+ * 422 builder (services/common/validate.c, reply.c).
+ * Prints "N passed, M failed"; exits non-zero on any failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,263 @@ test_raw_purchase(void)
 	json_decref(e);
 }
 
+/*
+ * Does error number i have this loc (compact JSON, e.g. ["body","age"]) and
+ * type?  FastAPI clients read both, so both are part of the contract.
+ */
+static int
+error_is(json_t *errors, size_t i, const char *loc, const char *type)
+{
+	json_t	   *e = json_array_get(errors, i);
+	char	   *l = json_dumps(json_object_get(e, "loc"), JSON_COMPACT);
+	const char *t = json_string_value(json_object_get(e, "type"));
+	int			ok = l && t && strcmp(l, loc) == 0 && strcmp(t, type) == 0 &&
+		json_is_string(json_object_get(e, "msg"));
+
+	if (!ok)
+		printf("  error %zu is %s %s, expected %s %s\n", i, l ? l : "(none)",
+			   t ? t : "(none)", loc, type);
+	free(l);
+	return ok;
+}
+
+/* A test body; exits on a typo in the test itself. */
+static json_t *
+body_of(const char *text)
+{
+	json_t	   *j = json_loads(text, JSON_DECODE_ANY, NULL);
+
+	if (j == NULL)
+	{
+		printf("bad test JSON: %s\n", text);
+		exit(2);
+	}
+	return j;
+}
+
+/* A list of n copies of item, as a JSON text (caller frees). */
+static char *
+repeated(const char *prefix, const char *item, int n, const char *suffix)
+{
+	size_t		len = strlen(prefix) + (size_t) n * (strlen(item) + 1) + strlen(suffix) + 1;
+	char	   *s = malloc(len);
+	char	   *p = s;
+
+	if (s == NULL)
+	{
+		printf("out of memory\n");
+		exit(2);
+	}
+	p += sprintf(p, "%s", prefix);
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", item);
+	sprintf(p, "%s", suffix);
+	return s;
+}
+
+static void
+test_parse_predict(void)
+{
+	struct predict_request pr;
+	json_t	   *body;
+	json_t	   *e;
+
+	body = body_of("{\"model_name\":\"m\",\"model_version\":\"2\",\"purchase_data\":{" GOOD "}}");
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 0 && json_array_size(e) == 0, "predict: valid");
+	CHECK(strcmp(pr.model.name, "m") == 0 && strcmp(pr.model.version, "2") == 0, "predict: model");
+	CHECK(strcmp(pr.fields.customer_id, "42") == 0 && strcmp(pr.fields.age, "31") == 0,
+		  "predict: purchase fields as text");
+	CHECK(pr.purchase == json_object_get(body, "purchase_data"), "predict: purchase echoed from body");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"m\",\"model_version\":null,\"purchase_data\":{" GOOD "}}");
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 0 && pr.model.version == NULL,
+		  "predict: null version means latest");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_version\":3}");
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 3, "predict: three errors");
+	CHECK(error_is(e, 0, "[\"body\",\"model_name\"]", "missing"), "predict: model_name missing");
+	CHECK(error_is(e, 1, "[\"body\",\"model_version\"]", "string_type"), "predict: version type");
+	CHECK(error_is(e, 2, "[\"body\",\"purchase_data\"]", "missing"), "predict: purchase_data missing");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"m\",\"purchase_data\":{" GOOD ",\"age\":121}}");
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchase_data\",\"age\"]", "less_than_equal"),
+		  "predict: bad purchase field located in purchase_data");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("[1]");
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\"]", "model_attributes_type"), "predict: body not an object");
+	json_decref(e);
+	json_decref(body);
+}
+
+static void
+test_parse_batch(void)
+{
+	struct batch_request br;
+	json_t	   *body;
+	json_t	   *e;
+	char	   *text;
+
+	body = body_of("{\"model_name\":\"m\",\"purchases\":[{" GOOD "},{" GOOD "}]}");
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 0, "batch: valid");
+	CHECK(json_array_size(br.purchases) == 2 && br.model.version == NULL, "batch: list and model");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"m\",\"purchases\":[{" GOOD "},{" GOOD ",\"age\":0}]}");
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\",1,\"age\"]", "greater_than_equal"),
+		  "batch: item error carries its index");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"m\",\"purchases\":{}}");
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\"]", "list_type"), "batch: purchases not a list");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"m\"}");
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\"]", "missing"), "batch: purchases missing");
+	json_decref(e);
+	json_decref(body);
+
+	/* the batch limit: too_long, with the sizes in ctx and no echo of the list */
+	text = repeated("{\"model_name\":\"m\",\"purchases\":[", "{}", PREDICT_BATCH_MAX + 1, "]}");
+	body = body_of(text);
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\"]", "too_long"), "batch: over the limit");
+	CHECK(json_object_get(json_array_get(e, 0), "input") == NULL &&
+		  json_integer_value(json_object_get(json_object_get(json_array_get(e, 0), "ctx"),
+											 "actual_length")) == PREDICT_BATCH_MAX + 1,
+		  "batch: too_long has ctx, no input");
+	json_decref(e);
+	json_decref(body);
+	free(text);
+
+	/* 50 empty objects would be 300 errors: the list stops after 100 */
+	text = repeated("{\"model_name\":\"m\",\"purchases\":[", "{}", 50, "]}");
+	body = body_of(text);
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 102, "batch: errors capped at the item reaching 100");
+	json_decref(e);
+	json_decref(body);
+	free(text);
+}
+
+static void
+test_parse_preprocess(void)
+{
+	struct preprocess_request pr;
+	json_t	   *body;
+	json_t	   *e;
+
+	body = body_of("{\"raw_data\":{" GOOD "},\"standardization_params\":{\"a\":1}}");
+	e = json_array();
+	CHECK(parse_preprocess_request(body, e, &pr) == 0, "preprocess: valid");
+	CHECK(json_is_object(pr.params) && strcmp(pr.raw.gender, "Female") == 0,
+		  "preprocess: params and purchase");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"standardization_params\":[]}");
+	e = json_array();
+	CHECK(parse_preprocess_request(body, e, &pr) == 2, "preprocess: two errors");
+	CHECK(error_is(e, 0, "[\"body\",\"raw_data\"]", "missing"), "preprocess: raw_data missing");
+	CHECK(error_is(e, 1, "[\"body\",\"standardization_params\"]", "dict_type"),
+		  "preprocess: params not an object");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"raw_data\":{" GOOD ",\"gender\":\"x\"}}");
+	e = json_array();
+	CHECK(parse_preprocess_request(body, e, &pr) == 2 &&
+		  error_is(e, 0, "[\"body\",\"raw_data\",\"gender\"]", "literal_error") &&
+		  error_is(e, 1, "[\"body\",\"standardization_params\"]", "missing"),
+		  "preprocess: raw_data field, then params missing");
+	json_decref(e);
+	json_decref(body);
+}
+
+static void
+test_parse_purchases(void)
+{
+	struct purchases_request pr;
+	json_t	   *body;
+	json_t	   *e;
+
+	body = body_of("[{" GOOD "},{" GOOD "}]");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 0 && pr.purchases == body,
+		  "purchases: a bare list");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"purchases\":[{" GOOD "}]}");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 0 && json_array_size(pr.purchases) == 1,
+		  "purchases: wrapped in an object");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("[{" GOOD ",\"customer_id\":-1}]");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",0,\"customer_id\"]", "greater_than_equal"),
+		  "purchases: bare list item located at [body, index]");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"purchases\":[{" GOOD "},{" GOOD ",\"purchase_date\":\"2023-02-29\"}]}");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\",1,\"purchase_date\"]", "datetime_parsing"),
+		  "purchases: wrapped item located at [body, purchases, index]");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"purchases\":\"x\"}");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\"]", "list_type"), "purchases: not a list");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{}");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",\"purchases\"]", "missing"), "purchases: object without the list");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("5");
+	e = json_array();
+	CHECK(parse_purchases_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\"]", "list_type"), "purchases: neither list nor object");
+	json_decref(e);
+	json_decref(body);
+}
+
 static void
 test_request_json(void)
 {
@@ -252,6 +510,10 @@ main(void)
 {
 	test_iso8601();
 	test_raw_purchase();
+	test_parse_predict();
+	test_parse_batch();
+	test_parse_preprocess();
+	test_parse_purchases();
 	test_request_json();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
