@@ -33,6 +33,7 @@ run_suite tools tests/tools/test_generator.sh
 [ -f tests/fuzz/Makefile ] && run_suite fuzz make -s -C tests/fuzz check
 [ -x tests/models/run.sh ] && run_suite models tests/models/run.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
+[ -x tests/fault/run.sh ] && run_suite fault tests/fault/run.sh
 [ -x tests/deploy/run.sh ] && run_suite deploy tests/deploy/run.sh
 
 suites_summary suites
