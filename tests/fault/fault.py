@@ -1084,6 +1084,16 @@ def main():
             r = requests.get(reg().url + path, timeout=HTTP_TIMEOUT)
             check(r.status_code == 404 and is_error_json(r), "GET %s -> 404 (registry holds %s rows)"
                   % (path, psql("SELECT count(*) FROM mlpipe.models")), "%d %s" % (r.status_code, r.text[:300]))
+        # ... also when the table has pages but no live row (every model
+        # removed): checked in a transaction that is rolled back, so nothing
+        # registered by anyone is lost
+        r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c",
+                            "BEGIN; DELETE FROM mlpipe.models; "
+                            "SELECT coalesce(mlpipe_model_info('nosuch', '1.0')::text, 'NULL'); ROLLBACK"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+        check(r.returncode != 0 and "not found" in r.stdout,
+              "mlpipe_model_info of an unknown model raises 42704 (404) when mlpipe.models has no live row",
+              r.stdout.strip()[:300])
         small = train(5, 3, 200, os.path.join(LOGDIR, "small.json"))
         big = train(400, 6, 3000, os.path.join(LOGDIR, "big.json"))
         r = register(base_name, "1.0", small)
