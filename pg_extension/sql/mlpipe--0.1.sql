@@ -225,9 +225,17 @@ END;
 $$;
 
 CREATE FUNCTION mlpipe.find_model(model_name text, version text) RETURNS mlpipe.models
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	-- $1, $2: the parameter names are also column names of mlpipe.models
-	SELECT * FROM mlpipe.models WHERE id = mlpipe.find_model_id($1, $2)
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	found_id bigint;
+	r mlpipe.models;
+BEGIN
+	-- look the id up on its own: as a scan qual it is never evaluated (and
+	-- never raises "not found") when the table has no visible row
+	found_id := mlpipe.find_model_id(model_name, version);
+	SELECT * INTO STRICT r FROM mlpipe.models m WHERE m.id = found_id;
+	RETURN r;
+END;
 $$;
 
 -- Info of a version (NULL: the latest).
