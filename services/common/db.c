@@ -105,10 +105,12 @@ db_http_status(const char *sqlstate)
 		return 409;
 	if (strcmp(sqlstate, "0A000") == 0)
 		return 415;
-	if (strcmp(sqlstate, "22023") == 0 || strcmp(sqlstate, "22P02") == 0 ||
-		strcmp(sqlstate, "22007") == 0 || strcmp(sqlstate, "22008") == 0 ||
-		strcmp(sqlstate, "22003") == 0 || strcmp(sqlstate, "22004") == 0 ||
-		strcmp(sqlstate, "23514") == 0) /* check_violation: a value out of range */
+	/*
+	 * Class 22, data exception (22023, 22P02, 22007, 22008, 22003, 22004,
+	 * 22021 character_not_in_repertoire...), is always about a value the
+	 * client sent; 23514 check_violation is a value out of range.
+	 */
+	if (strncmp(sqlstate, "22", 2) == 0 || strcmp(sqlstate, "23514") == 0)
 		return 422;
 	if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P0", 4) == 0 ||
 		strcmp(sqlstate, "53300") == 0) /* too_many_connections */

@@ -20,6 +20,35 @@ reply_clear(struct reply *rep)
 	rep->content_type = NULL;
 }
 
+/* What a status means, for a reply whose own text could not be built. */
+static const char *
+status_text(unsigned status)
+{
+	switch (status)
+	{
+		case 400:
+			return "Bad Request";
+		case 401:
+			return "Not authenticated";
+		case 404:
+			return "Not Found";
+		case 405:
+			return "Method Not Allowed";
+		case 409:
+			return "Conflict";
+		case 413:
+			return "Request body too large";
+		case 415:
+			return "Unsupported Media Type";
+		case 422:
+			return "Unprocessable Entity";
+		case 503:
+			return "Database unavailable";
+		default:
+			return "Internal Server Error";
+	}
+}
+
 void
 reply_json(struct reply *rep, unsigned status, json_t *j)
 {
@@ -28,9 +57,17 @@ reply_json(struct reply *rep, unsigned status, json_t *j)
 	json_decref(j);
 	if (rep->body == NULL)
 	{
-		/* out of memory or a NULL value: still answer something valid */
-		status = 500;
-		rep->body = strdup("{\"detail\":\"Internal Server Error\"}");
+		/*
+		 * No value: a json_pack refused a string (not UTF-8) or memory ran
+		 * out.  An error keeps its status with a fixed text (the client's
+		 * bad input must not turn into a 500); a success cannot be faked.
+		 */
+		char		fixed[96];
+
+		if (status < 400 || status > 599)
+			status = 500;
+		snprintf(fixed, sizeof(fixed), "{\"detail\":\"%s\"}", status_text(status));
+		rep->body = strdup(fixed);
 	}
 	rep->status = status;
 	rep->body_len = rep->body ? strlen(rep->body) : 0;
@@ -41,10 +78,18 @@ reply_detail(struct reply *rep, unsigned status, const char *fmt,...)
 {
 	char		msg[1024];
 	va_list		ap;
+	int			n;
+	size_t		len;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	len = n < 0 ? 0 : (size_t) n;
+	if (len >= sizeof(msg))
+		len = utf8_trim_cut(msg, sizeof(msg) - 1);	/* never half a character */
+	msg[len] = '\0';
+	/* the arguments may hold bytes that are not UTF-8: jansson would refuse them */
+	utf8_scrub(msg, len);
 	reply_json(rep, status, json_pack("{s:s}", "detail", msg));
 }
 

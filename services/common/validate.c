@@ -69,6 +69,132 @@ iso8601_valid(const char *s)
 	return mlp_parse_iso8601(s, strlen(s), &usec, &why);
 }
 
+size_t
+utf8_char_len(const unsigned char *s, size_t len)
+{
+	unsigned	c;
+	size_t		n;
+	unsigned	min;
+
+	if (len == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2, c = s[0] & 0x1F, min = 0x80;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3, c = s[0] & 0x0F, min = 0x800;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;				/* a continuation byte, 0xC0/0xC1 or 0xF5.. */
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+	{
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
+	}
+	/* overlong, a UTF-16 surrogate, or beyond Unicode */
+	if (c < min || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+		return 0;
+	return n;
+}
+
+int
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *) s;
+
+	for (size_t i = 0; i < len;)
+	{
+		size_t		n = utf8_char_len(u + i, len - i);
+
+		if (n == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+void
+utf8_scrub(char *s, size_t len)
+{
+	unsigned char *u = (unsigned char *) s;
+
+	for (size_t i = 0; i < len;)
+	{
+		size_t		n = utf8_char_len(u + i, len - i);
+
+		if (n == 0)
+		{
+			u[i] = '?';
+			n = 1;
+		}
+		i += n;
+	}
+}
+
+size_t
+utf8_trim_cut(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *) s;
+	size_t		start = len;
+
+	/* back to the last byte that is not a continuation byte (at most 3 back) */
+	while (start > 0 && len - start < 3 && (u[start - 1] & 0xC0) == 0x80)
+		start--;
+	if (start == 0 || u[start - 1] < 0xC0)
+		return len;				/* ASCII last, or stray continuation bytes: not a cut */
+	start--;
+	/* a lead byte whose character is complete stays; a cut one goes */
+	if (utf8_char_len(u + start, len - start) == len - start)
+		return len;
+	{
+		size_t		need = u[start] >= 0xF0 ? 4 : u[start] >= 0xE0 ? 3 : 2;
+
+		return len - start < need ? start : len;
+	}
+}
+
+int
+model_ident_valid(enum model_ident kind, const char *s, size_t len)
+{
+	const char *extra = kind == IDENT_MODEL_NAME ? "_.-" : "_.+-";
+	size_t		maxlen = kind == IDENT_MODEL_NAME ? 128 : 64;
+
+	if (s == NULL || len < 1 || len > maxlen)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+		int			alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9');
+
+		/* strchr would find the terminating NUL: test c first */
+		if (!alnum && (i == 0 || c == '\0' || strchr(extra, c) == NULL))
+			return 0;
+	}
+	return 1;
+}
+
+int
+check_model_ident(enum model_ident kind, const char *s, size_t len, json_t *loc,
+				  const char *field, json_t *input, json_t *errors)
+{
+	const char *pattern = kind == IDENT_MODEL_NAME ?
+		"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$" : "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$";
+	char		msg[96];
+
+	if (model_ident_valid(kind, s, len))
+		return 1;
+	snprintf(msg, sizeof(msg), "String should match pattern '%s'", pattern);
+	verr_add(errors, loc, field, "string_pattern_mismatch", msg, input,
+			 json_pack("{s:s}", "pattern", pattern));
+	return 0;
+}
+
 const char *
 validate_string(json_t *obj, json_t *loc, const char *field, json_t *errors, int optional)
 {
@@ -235,12 +361,29 @@ validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors, struct raw_purch
 	return (int) (json_array_size(errors) - before);
 }
 
-/* model_name and model_version of the prediction routes */
+/*
+ * model_name and model_version of the prediction routes: strings matching
+ * mlpipe.models' patterns, so what reaches the database (and the 404
+ * message) is a plausible name, never 10 kB of anything.
+ */
 static void
 model_fields(json_t *body, json_t *loc, json_t *errors, struct model_ref *out)
 {
-	out->name = validate_string(body, loc, "model_name", errors, 0);
-	out->version = validate_string(body, loc, "model_version", errors, 1);
+	const char *name = validate_string(body, loc, "model_name", errors, 0);
+	const char *version = validate_string(body, loc, "model_version", errors, 1);
+	json_t	   *jname = json_object_get(body, "model_name");
+	json_t	   *jversion = json_object_get(body, "model_version");
+
+	/* json_string_length, not strlen: "a\u0000b" must not pass as "a" */
+	if (name && !check_model_ident(IDENT_MODEL_NAME, name, json_string_length(jname), loc,
+								   "model_name", jname, errors))
+		name = NULL;
+	if (version && !check_model_ident(IDENT_MODEL_VERSION, version,
+									  json_string_length(jversion), loc, "model_version",
+									  jversion, errors))
+		version = NULL;
+	out->name = name;
+	out->version = version;
 }
 
 /*

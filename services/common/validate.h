@@ -42,6 +42,45 @@ int			validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors,
 /* YYYY-MM-DD[(T| )HH:MM[:SS[.f+]][Z|±HH[:MM]|±HHMM]] with real calendar ranges. */
 int			iso8601_valid(const char *s);
 
+/*
+ * UTF-8 (RFC 3629, strict: no overlong forms, no surrogates, nothing above
+ * U+10FFFF).  Path parameters and messages must be valid UTF-8: PostgreSQL
+ * refuses anything else (22021) and jansson will not build a string of it.
+ */
+
+/* Bytes of the valid character starting at s (at most len), 0 if none does. */
+size_t		utf8_char_len(const unsigned char *s, size_t len);
+
+/* 1 when s[0..len) is entirely valid UTF-8. */
+int			utf8_valid(const char *s, size_t len);
+
+/* In place: every byte that does not begin a valid character becomes '?'. */
+void		utf8_scrub(char *s, size_t len);
+
+/* len minus an incomplete character at the end (text cut by a byte limit). */
+size_t		utf8_trim_cut(const char *s, size_t len);
+
+/*
+ * Model names and versions: the patterns of the CHECK constraints of
+ * mlpipe.models, checked before the database wherever one comes in.
+ */
+enum model_ident
+{
+	IDENT_MODEL_NAME,			/* ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ */
+	IDENT_MODEL_VERSION			/* ^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$ */
+};
+
+/* 1 when s[0..len) matches the pattern of kind. */
+int			model_ident_valid(enum model_ident kind, const char *s, size_t len);
+
+/*
+ * The same check with pydantic's string_pattern_mismatch at loc + field
+ * when it fails (input borrowed; NULL: no "input").  Returns 1 when valid.
+ */
+int			check_model_ident(enum model_ident kind, const char *s, size_t len,
+							  json_t *loc, const char *field, json_t *input,
+							  json_t *errors);
+
 /* Required string field; returns it or NULL with an error added. */
 const char *validate_string(json_t *obj, json_t *loc, const char *field,
 							json_t *errors, int optional);

@@ -72,38 +72,40 @@ query_json(int stmt, const char *const *values, struct reply *rep, const char *n
 }
 
 /*
- * A name or version: the same patterns as the CHECK constraints of
- * mlpipe.models, so the client gets a 422 naming the field instead of a
- * constraint violation, and the value is safe in URL paths and file names.
+ * A name or version form field: mlpipe.models' patterns (validate.c), so the
+ * client gets a 422 naming the field instead of a constraint violation, and
+ * the value is safe in URL paths and file names.  No "input": a form field
+ * may be any bytes.
  */
 static int
-check_identifier(const char *field, const struct mp_part *part, const char *pattern,
-				 const char *extra, size_t maxlen, json_t *errors, char **out)
+check_identifier(enum model_ident kind, const char *field, const struct mp_part *part,
+				 json_t *errors, char **out)
 {
 	json_t	   *loc = loc_make("body", NULL);
-	int			ok = part->len >= 1 && part->len <= maxlen;
+	int			ok = check_model_ident(kind, part->data, part->len, loc, field, NULL, errors);
 
-	for (size_t i = 0; ok && i < part->len; i++)
-	{
-		char		c = part->data[i];
-		int			alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || c == '\0' || strchr(extra, c) == NULL))
-			ok = 0;
-	}
-	if (!ok)
-	{
-		char		msg[160];
-
-		snprintf(msg, sizeof(msg), "String should match pattern '%s'", pattern);
-		verr_add(errors, loc, field, "string_pattern_mismatch", msg, NULL,
-				 json_pack("{s:s}", "pattern", pattern));
-	}
 	json_decref(loc);
 	if (ok)
 		*out = strndup(part->data, part->len);
 	return ok;
+}
+
+/*
+ * Path parameters {name}[/{version}]: one that breaks mlpipe.models' patterns
+ * cannot name a model, so it is a 404 at once (what FastAPI answers for an
+ * unknown model), without a database round trip for 5 kB of anything.
+ */
+static int
+path_model_valid(const struct request *req, struct reply *rep)
+{
+	const char *name = req->params[0];
+	const char *version = req->nparams > 1 ? req->params[1] : NULL;
+
+	if (model_ident_valid(IDENT_MODEL_NAME, name, strlen(name)) &&
+		(version == NULL || model_ident_valid(IDENT_MODEL_VERSION, version, strlen(version))))
+		return 1;
+	reply_model_not_found(rep, name, version);
+	return 0;
 }
 
 /*
@@ -174,10 +176,10 @@ handle_register(struct request *req, struct reply *rep)
 			verr_add(errors, loc, required[i], "missing", "Field required", json_null(), NULL);
 	if (json_array_size(errors) == 0)
 	{
-		check_identifier("model_name", multipart_find(&mp, "model_name"),
-						 "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", "_.-", 128, errors, &name);
-		check_identifier("version", multipart_find(&mp, "version"),
-						 "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$", "_.+-", 64, errors, &version);
+		check_identifier(IDENT_MODEL_NAME, "model_name", multipart_find(&mp, "model_name"),
+						 errors, &name);
+		check_identifier(IDENT_MODEL_VERSION, "version", multipart_find(&mp, "version"),
+						 errors, &version);
 		for (int i = 0; i < 3; i++)
 		{
 			const struct mp_part *p = multipart_find(&mp, json_fields[i]);
@@ -275,8 +277,11 @@ static void
 handle_model_info(struct request *req, struct reply *rep)
 {
 	const char *values[2] = {req->params[0], req->params[1]};
-	json_t	   *info = query_json(ST_INFO, values, rep, values[0], values[1]);
+	json_t	   *info;
 
+	if (!path_model_valid(req, rep))
+		return;
+	info = query_json(ST_INFO, values, rep, values[0], values[1]);
 	if (info)
 		reply_json(rep, 200, info);
 }
@@ -285,8 +290,11 @@ static void
 handle_latest_info(struct request *req, struct reply *rep)
 {
 	const char *values[2] = {req->params[0], NULL};
-	json_t	   *info = query_json(ST_INFO, values, rep, values[0], NULL);
+	json_t	   *info;
 
+	if (!path_model_valid(req, rep))
+		return;
+	info = query_json(ST_INFO, values, rep, values[0], NULL);
 	if (info)
 		reply_json(rep, 200, info);
 }
@@ -326,11 +334,14 @@ handle_get_model(struct request *req, struct reply *rep)
 {
 	const char *values[2] = {req->params[0], req->params[1]};
 	struct db_error err;
-	PGresult   *res = db_exec(ST_ARTIFACT, values, NULL, NULL, 1, &err);
-	char		n[128],
-				v[64];
+	PGresult   *res;
+	char		n[129],
+				v[65];
 	char		disp[256];
 
+	if (!path_model_valid(req, rep))
+		return;
+	res = db_exec(ST_ARTIFACT, values, NULL, NULL, 1, &err);
 	if (res == NULL)
 	{
 		reply_db_error(rep, &err);
@@ -354,10 +365,13 @@ static void
 handle_remove(struct request *req, struct reply *rep)
 {
 	const char *values[2] = {req->params[0], req->params[1]};
-	json_t	   *info = query_json(ST_REMOVE, values, rep, values[0], values[1]);
+	json_t	   *info;
 	char		msg[512];
 	json_t	   *out;
 
+	if (!path_model_valid(req, rep))
+		return;
+	info = query_json(ST_REMOVE, values, rep, values[0], values[1]);
 	if (info == NULL)
 		return;
 	snprintf(msg, sizeof(msg), "Model %s version %s removed successfully", values[0], values[1]);

@@ -295,6 +295,160 @@ test_parse_predict(void)
 	json_decref(body);
 }
 
+
+static void
+test_utf8(void)
+{
+	static const char *const good[] = {
+		"", "abc", "caf\xc3\xa9", "\xe5\x90\x8d", "\xf0\x9f\x92\xa9", "\xe2\x80\xae", "\xef\xbf\xbf",
+		"\xf4\x8f\xbf\xbf",		/* U+10FFFF */
+	};
+	static const char *const bad[] = {
+		"\xff", "\xc3\x28", "\xed\xa0\x80" /* surrogate */, "\xc0\xaf" /* overlong '/' */,
+		"\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80" /* > U+10FFFF */, "\x80",
+		"\xc3", "a\xe5\x90", "\xfe", "\xc1\xbf",
+	};
+	char		buf[32];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+	{
+		snprintf(buf, sizeof(buf), "valid UTF-8 #%zu", i);
+		CHECK(utf8_valid(good[i], strlen(good[i])), buf);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		snprintf(buf, sizeof(buf), "invalid UTF-8 #%zu", i);
+		CHECK(!utf8_valid(bad[i], strlen(bad[i])), buf);
+	}
+
+	/* a cut inside a character drops the partial character, nothing else */
+	CHECK(utf8_trim_cut("x\xc3\xa9", 3) == 3, "trim: complete 2-byte character kept");
+	CHECK(utf8_trim_cut("x\xc3", 2) == 1, "trim: lead byte alone dropped");
+	CHECK(utf8_trim_cut("x\xe5\x90", 3) == 1, "trim: 2 of 3 bytes dropped");
+	CHECK(utf8_trim_cut("x\xf0\x9f\x92", 4) == 1, "trim: 3 of 4 bytes dropped");
+	CHECK(utf8_trim_cut("x\xf0\x9f\x92\xa9", 5) == 5, "trim: complete 4-byte character kept");
+	CHECK(utf8_trim_cut("abc", 3) == 3 && utf8_trim_cut("", 0) == 0, "trim: ASCII untouched");
+
+	strcpy(buf, "a\xff" "b\xc3\x28\xc3\xa9");
+	utf8_scrub(buf, strlen(buf));
+	CHECK(strcmp(buf, "a?b?(\xc3\xa9") == 0, "scrub: bad bytes become '?', good characters stay");
+}
+
+static void
+test_model_ident(void)
+{
+	char		name128[129];
+	char		name129[130];
+
+	memset(name128, 'x', 128);
+	name128[128] = '\0';
+	memset(name129, 'x', 129);
+	name129[129] = '\0';
+	CHECK(model_ident_valid(IDENT_MODEL_NAME, "fraud_v2.1-x", 12), "name: letters, digits, _.-");
+	CHECK(model_ident_valid(IDENT_MODEL_NAME, name128, 128), "name: 128 characters");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, name129, 129), "name: 129 characters refused");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, "", 0), "name: empty refused");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, ".hidden", 7), "name: must start alphanumeric");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, "a+b", 3), "name: '+' is for versions only");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, "a/b", 3), "name: '/' refused");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, "a\0b", 3), "name: NUL refused");
+	CHECK(!model_ident_valid(IDENT_MODEL_NAME, "mod\xc3\xa9l", 6), "name: non-ASCII refused");
+	CHECK(model_ident_valid(IDENT_MODEL_VERSION, "1.0+build-3_x", 13), "version: with '+'");
+	CHECK(model_ident_valid(IDENT_MODEL_VERSION, name128, 64), "version: 64 characters");
+	CHECK(!model_ident_valid(IDENT_MODEL_VERSION, name128, 65), "version: 65 characters refused");
+	CHECK(!model_ident_valid(IDENT_MODEL_VERSION, "-1", 2), "version: must start alphanumeric");
+}
+
+static void
+test_predict_model_fields(void)
+{
+	struct predict_request pr;
+	struct batch_request br;
+	json_t	   *body;
+	json_t	   *e;
+	char	   *text;
+
+	/* "xé" * 350: the body of the fault suite's 500 */
+	text = repeated("{\"model_name\":\"m\",\"model_version\":\"", "x\xc3\xa9", 350,
+					"\",\"purchase_data\":{" GOOD "}}");
+	body = body_of(text);
+	free(text);
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",\"model_version\"]", "string_pattern_mismatch"),
+		  "predict: long multi-byte version is a 422 at model_version");
+	CHECK(pr.model.version == NULL, "predict: refused version not handed out");
+	json_decref(e);
+	json_decref(body);
+
+	/* request_json refuses \u0000; parse_* must hold up without that guard */
+	body = json_loads("{\"model_name\":\"a\\u0000b\",\"purchase_data\":{" GOOD "}}",
+					  JSON_ALLOW_NUL, NULL);
+	e = json_array();
+	CHECK(parse_predict_request(body, e, &pr) == 1 &&
+		  error_is(e, 0, "[\"body\",\"model_name\"]", "string_pattern_mismatch"),
+		  "predict: a name with NUL is refused (not cut to \"a\")");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"../../etc/passwd\",\"model_version\":\"\","
+				   "\"purchases\":[]}");
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 2 &&
+		  error_is(e, 0, "[\"body\",\"model_name\"]", "string_pattern_mismatch") &&
+		  error_is(e, 1, "[\"body\",\"model_version\"]", "string_pattern_mismatch"),
+		  "batch: bad name and empty version are two 422 errors");
+	json_decref(e);
+	json_decref(body);
+
+	body = body_of("{\"model_name\":\"m-1.x_y\",\"model_version\":\"1.0+b\",\"purchases\":[]}");
+	e = json_array();
+	CHECK(parse_batch_request(body, e, &br) == 0 && strcmp(br.model.version, "1.0+b") == 0,
+		  "batch: valid name and version pass");
+	json_decref(e);
+	json_decref(body);
+}
+
+static void
+test_reply_text(void)
+{
+	struct reply rep = {0};
+	json_t	   *j;
+	char	   *v;
+	char		bad[4] = {'a', (char) 0xff, 'b', 0};
+
+	/* the fault suite's case: "Model m version xéxé... not found" cut at 1 KiB */
+	v = repeated("", "x\xc3\xa9", 350, "");
+	for (int shift = 0; shift < 3; shift++)
+	{
+		char		what[80];
+
+		reply_model_not_found(&rep, shift == 0 ? "m" : shift == 1 ? "mm" : "mmm", v);
+		j = rep.body ? json_loadb(rep.body, rep.body_len, 0, NULL) : NULL;
+		snprintf(what, sizeof(what), "long multi-byte 404 stays 404 with valid JSON (shift %d)", shift);
+		CHECK(rep.status == 404 && j != NULL &&
+			  utf8_valid(json_string_value(json_object_get(j, "detail")),
+						 json_string_length(json_object_get(j, "detail"))) &&
+			  json_string_length(json_object_get(j, "detail")) >= 1020, what);
+		json_decref(j);
+		reply_clear(&rep);
+	}
+	free(v);
+
+	reply_detail(&rep, 404, "Model %s not found", bad);
+	CHECK(rep.status == 404 && strstr(rep.body, "a?b") != NULL, "bytes that are not UTF-8 are scrubbed");
+	reply_clear(&rep);
+
+	/* a json_pack that failed: an error keeps its status, a success becomes 500 */
+	reply_json(&rep, 404, NULL);
+	CHECK(rep.status == 404 && strcmp(rep.body, "{\"detail\":\"Not Found\"}") == 0,
+		  "reply_json(NULL) for a 404 stays 404");
+	reply_clear(&rep);
+	reply_json(&rep, 200, json_pack("{s:s}", "detail", bad));
+	CHECK(rep.status == 500, "reply_json(NULL) for a 200 is 500");
+	reply_clear(&rep);
+}
+
 static void
 test_parse_batch(void)
 {
@@ -503,17 +657,27 @@ test_request_json(void)
 		  db_http_status("08006") == 503 && db_http_status("57P01") == 503 &&
 		  db_http_status("XX000") == 500 && db_http_status(NULL) == 503,
 		  "SQLSTATE mapping of services/README.md");
+	/* class 22 (data exception) is the client's value: 422, never 500 */
+	CHECK(db_http_status("22021") == 422 && db_http_status("22001") == 422 &&
+		  db_http_status("22012") == 422 && db_http_status("2200X") == 422 &&
+		  db_http_status("23514") == 422, "SQLSTATE class 22 and 23514 are 422");
+	CHECK(db_http_status("23503") == 500 && db_http_status("2F005") == 500 &&
+		  db_http_status("42883") == 500, "other classes stay 500");
 }
 
 int
 main(void)
 {
 	test_iso8601();
+	test_utf8();
+	test_model_ident();
 	test_raw_purchase();
 	test_parse_predict();
 	test_parse_batch();
 	test_parse_preprocess();
 	test_parse_purchases();
+	test_predict_model_fields();
+	test_reply_text();
 	test_request_json();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
