@@ -27,13 +27,19 @@
 
 #include <microhttpd.h>
 
+#include "deadline.h"
 #include "metrics.h"
 #include "service.h"
+#include "validate.h"
 
 #define DEFAULT_MAX_BODY (1024UL * 1024)
 #define DEFAULT_MAX_UPLOAD (64UL * 1024 * 1024)
 #define DEFAULT_MAX_BATCH_BODY (16UL * 1024 * 1024)	/* 10,000 purchases are ~1.5 MB */
 #define SHUTDOWN_GRACE_SECONDS 20
+#define DEFAULT_MAX_CONNECTIONS 1000	/* MHD's own ceiling is FD_SETSIZE - 4 = 1020 */
+#define DEFAULT_MAX_CONNECTIONS_PER_IP 200
+#define DEFAULT_CONNECTION_TIMEOUT 30	/* seconds without any byte moving */
+#define DEFAULT_HEADER_TIMEOUT 10	/* seconds to send a request's headers */
 
 struct config
 {
@@ -44,6 +50,10 @@ struct config
 	size_t		max_upload;
 	size_t		max_batch_body;
 	unsigned	threads;
+	unsigned	max_connections;
+	unsigned	max_connections_per_ip; /* 0: no per-address limit */
+	unsigned	connection_timeout;
+	unsigned	header_timeout; /* 0: no header deadline */
 };
 
 static const struct service *svc;
@@ -134,7 +144,11 @@ hexval(char c)
 	return -1;
 }
 
-/* Percent-decodes [s, s+n) into a new string; NULL on bad escapes or NUL. */
+/*
+ * Percent-decodes [s, s+n) into a new string; NULL on bad escapes, NUL, or a
+ * result that is not UTF-8 (PostgreSQL would refuse it with 22021, and no
+ * model can have such a name).
+ */
 static char *
 segment_decode(const char *s, size_t n)
 {
@@ -163,6 +177,11 @@ segment_decode(const char *s, size_t n)
 			out[o++] = s[i];
 	}
 	out[o] = '\0';
+	if (!utf8_valid(out, o))
+	{
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -284,14 +303,28 @@ log_request(const char *method, const char *path, unsigned status, double ms)
 	char		ts[64];
 	json_t	   *line;
 	char	   *text;
+	char	   *m;
+	char	   *p;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + strlen(ts), 16, ".%03dZ", (int) (now.tv_nsec / 1000000));
-	line = json_pack("{s:s,s:s,s:s,s:s%,s:i,s:f}", "ts", ts, "service", svc->name,
-					 "method", method, "path", path, strlen(path), "status", (int) status,
-					 "duration_ms", ms);
+	/* the raw path (and method) may be any bytes: make them JSON strings */
+	m = strdup(method);
+	p = strdup(path);
+	if (m == NULL || p == NULL)
+	{
+		free(m);
+		free(p);
+		return;
+	}
+	utf8_scrub(m, strlen(m));
+	utf8_scrub(p, strlen(p));
+	line = json_pack("{s:s,s:s,s:s,s:s,s:i,s:f}", "ts", ts, "service", svc->name,
+					 "method", m, "path", p, "status", (int) status, "duration_ms", ms);
+	free(m);
+	free(p);
 	if (line == NULL)
 		return;
 	text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
@@ -443,6 +476,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	{
 		const char *cl;
 
+		/* the headers are complete: the header deadline no longer applies */
+		header_deadline_reached(conn);
 		ctx = calloc(1, sizeof(*ctx));
 		if (ctx == NULL)
 			return MHD_NO;
@@ -509,8 +544,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct req_ctx *ctx = *con_cls;
 
 	(void) cls;
-	(void) conn;
 	(void) toe;
+	/* a keep-alive connection now waits for the next request's headers */
+	header_deadline_rearm(conn);
 	if (ctx == NULL)
 		return;
 	for (int i = 0; i < ctx->req.nparams; i++)
@@ -556,10 +592,22 @@ usage(FILE *out)
 			"  MLPIPE_MAX_BATCH_BODY  largest body of batch endpoints (/predict/batch,\n"
 			"                      /purchases) in bytes (default %lu)\n"
 			"  MLPIPE_THREADS      worker threads (default: number of cores)\n"
+			"  MLPIPE_MAX_CONNECTIONS  open connections at most (default %u, 1..1000000);\n"
+			"                      beyond it new connections are closed at once\n"
+			"  MLPIPE_MAX_CONNECTIONS_PER_IP  open connections from one client address\n"
+			"                      at most (default %u, 0 = no limit); beyond it new\n"
+			"                      connections from that address are closed at once\n"
+			"  MLPIPE_CONNECTION_TIMEOUT  seconds a connection may stay without any byte\n"
+			"                      sent or received before it is closed (default %u, 1..86400)\n"
+			"  MLPIPE_HEADER_TIMEOUT  seconds a client has to send a request's headers\n"
+			"                      (from connecting or from the previous answer) before\n"
+			"                      the connection is closed (default %u, 0 = off, 1..86400)\n"
 			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz and /metrics\n"
-			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n",
+			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n"
+			"A bad value of any variable is reported on stderr; the exit status is 2.\n",
 			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD,
-			DEFAULT_MAX_BATCH_BODY);
+			DEFAULT_MAX_BATCH_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
+			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT);
 }
 
 static int
@@ -614,6 +662,19 @@ read_config(void)
 	if (env_number("MLPIPE_THREADS", cores > 0 ? (unsigned long long) cores : 1, 1, 1024, &v) != 0)
 		return -1;
 	cfg.threads = (unsigned) v;
+	if (env_number("MLPIPE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1000000, &v) != 0)
+		return -1;
+	cfg.max_connections = (unsigned) v;
+	if (env_number("MLPIPE_MAX_CONNECTIONS_PER_IP", DEFAULT_MAX_CONNECTIONS_PER_IP, 0, 1000000,
+				   &v) != 0)
+		return -1;
+	cfg.max_connections_per_ip = (unsigned) v;
+	if (env_number("MLPIPE_CONNECTION_TIMEOUT", DEFAULT_CONNECTION_TIMEOUT, 1, 86400, &v) != 0)
+		return -1;
+	cfg.connection_timeout = (unsigned) v;
+	if (env_number("MLPIPE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT, 0, 86400, &v) != 0)
+		return -1;
+	cfg.header_timeout = (unsigned) v;
 	return 0;
 }
 
@@ -670,9 +731,21 @@ service_main(const struct service *service, int argc, char **argv)
 						 MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 						 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 						 MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60,
+						 MHD_OPTION_CONNECTION_TIMEOUT, cfg.connection_timeout,
 						 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
 						 MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+	/*
+	 * Bounds on connections: over them MHD accepts and closes at once, so a
+	 * flood of idle sockets neither exhausts descriptors nor leaves clients
+	 * hanging in the listen queue.  (The total is split between the pool
+	 * threads; the per-address count is shared.)
+	 */
+						 MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections,
+						 MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_connections_per_ip,
+	/* refuse requests without Host, or with a header without a name or colon */
+						 MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
+						 cfg.header_timeout ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_END,
+						 header_deadline_notify, NULL,
 						 MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (d == NULL)
@@ -681,8 +754,16 @@ service_main(const struct service *service, int argc, char **argv)
 				cfg.port, strerror(errno));
 		return 1;
 	}
-	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"listening\",\"host\":\"%s\",\"port\":%u,\"threads\":%u}\n",
-			svc->name, cfg.host, cfg.port, cfg.threads);
+	if (header_deadline_start(cfg.header_timeout) != 0)
+	{
+		fprintf(stderr, "%s: cannot start the header deadline thread\n", svc->name);
+		MHD_stop_daemon(d);
+		return 1;
+	}
+	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"listening\",\"host\":\"%s\",\"port\":%u,\"threads\":%u,"
+			"\"max_connections\":%u,\"max_connections_per_ip\":%u,\"connection_timeout\":%u,\"header_timeout\":%u}\n",
+			svc->name, cfg.host, cfg.port, cfg.threads, cfg.max_connections,
+			cfg.max_connections_per_ip, cfg.connection_timeout, cfg.header_timeout);
 
 	sigwait(&sigs, &sig);
 
@@ -703,7 +784,8 @@ service_main(const struct service *service, int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
-	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d}\n",
-			svc->name, sig);
+	header_deadline_stop();
+	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d,\"header_deadline_cuts\":%lu}\n",
+			svc->name, sig, header_deadline_cuts());
 	return 0;
 }
