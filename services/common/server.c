@@ -27,7 +27,7 @@
 
 #include <microhttpd.h>
 
-#include "deadline.h"
+#include "conntrack.h"
 #include "metrics.h"
 #include "service.h"
 #include "validate.h"
@@ -477,7 +477,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		const char *cl;
 
 		/* the headers are complete: the header deadline no longer applies */
-		header_deadline_reached(conn);
+		conntrack_reached(conn);
 		ctx = calloc(1, sizeof(*ctx));
 		if (ctx == NULL)
 			return MHD_NO;
@@ -546,7 +546,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void) cls;
 	(void) toe;
 	/* a keep-alive connection now waits for the next request's headers */
-	header_deadline_rearm(conn);
+	conntrack_rearm(conn);
 	if (ctx == NULL)
 		return;
 	for (int i = 0; i < ctx->req.nparams; i++)
@@ -726,7 +726,13 @@ service_main(const struct service *service, int argc, char **argv)
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, (uint16_t) cfg.port, NULL, NULL, on_request, NULL,
+	if (conntrack_start(cfg.max_connections, cfg.header_timeout) != 0)
+	{
+		fprintf(stderr, "%s: cannot start the header deadline thread\n", svc->name);
+		freeaddrinfo(ai);
+		return 1;
+	}
+	d = MHD_start_daemon(flags, (uint16_t) cfg.port, conntrack_accept, NULL, on_request, NULL,
 						 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 						 MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 						 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -735,29 +741,25 @@ service_main(const struct service *service, int argc, char **argv)
 						 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
 						 MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	/*
-	 * Bounds on connections: over them MHD accepts and closes at once, so a
-	 * flood of idle sockets neither exhausts descriptors nor leaves clients
-	 * hanging in the listen queue.  (The total is split between the pool
-	 * threads; the per-address count is shared.)
+	 * Bounds on connections: over them new connections are accepted and
+	 * closed at once, so a flood of idle sockets neither exhausts
+	 * descriptors nor leaves clients hanging in the listen queue.  The total
+	 * is conntrack_accept's (MHD's own limit, split between the pool threads,
+	 * would stop accepting instead: it is set twice as high, out of the way);
+	 * the per-address count is MHD's, shared by the pool.
 	 */
-						 MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections,
+						 MHD_OPTION_NOTIFY_CONNECTION, conntrack_notify, NULL,
+						 MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections * 2 + cfg.threads,
 						 MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_connections_per_ip,
 	/* refuse requests without Host, or with a header without a name or colon */
 						 MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
-						 cfg.header_timeout ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_END,
-						 header_deadline_notify, NULL,
 						 MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (d == NULL)
 	{
 		fprintf(stderr, "%s: cannot listen on %s:%u: %s\n", svc->name, cfg.host,
 				cfg.port, strerror(errno));
-		return 1;
-	}
-	if (header_deadline_start(cfg.header_timeout) != 0)
-	{
-		fprintf(stderr, "%s: cannot start the header deadline thread\n", svc->name);
-		MHD_stop_daemon(d);
+		conntrack_stop();
 		return 1;
 	}
 	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"listening\",\"host\":\"%s\",\"port\":%u,\"threads\":%u,"
@@ -784,8 +786,8 @@ service_main(const struct service *service, int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
-	header_deadline_stop();
-	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d,\"header_deadline_cuts\":%lu}\n",
-			svc->name, sig, header_deadline_cuts());
+	conntrack_stop();
+	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d,\"header_deadline_cuts\":%lu,\"refused_over_limit\":%lu}\n",
+			svc->name, sig, conntrack_cuts(), conntrack_refused());
 	return 0;
 }

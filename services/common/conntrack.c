@@ -1,6 +1,15 @@
 /*
- * deadline.c — header deadline: shut down connections whose request has not
- * reached the access handler within MLPIPE_HEADER_TIMEOUT seconds.
+ * conntrack.c — open connections: the MLPIPE_MAX_CONNECTIONS limit, and the
+ * header deadline that shuts down connections whose request has not reached
+ * the access handler within MLPIPE_HEADER_TIMEOUT seconds.
+ *
+ * The limit: every connection is counted between MHD's STARTED and CLOSED
+ * notifications; the accept policy callback, which MHD calls right after
+ * accept(), refuses a new one while max_connections are open, and MHD then
+ * closes it at once.  (MHD's own MHD_OPTION_CONNECTION_LIMIT is set higher,
+ * see server.c: at that limit MHD would stop accepting and leave clients
+ * hanging in the listen queue.)  Several pool threads may accept at the same
+ * moment, so the count can pass the limit by up to threads - 1.
  *
  * Why shutting down a socket we do not own is safe here: libmicrohttpd
  * (0.9.5x through 1.0, 0.9.75 included) calls the NOTIFY_CONNECTION
@@ -25,6 +34,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +43,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "deadline.h"
+#include "conntrack.h"
 
 struct tracked
 {
@@ -55,6 +65,9 @@ static int	stopping;
 static int	started;
 static pthread_t watchdog;
 static unsigned long ncuts;
+static unsigned max_open;
+static atomic_uint nopen;
+static atomic_ulong nrefused;
 
 static double
 seconds_since(const struct timespec *t, const struct timespec *now)
@@ -105,15 +118,16 @@ watchdog_main(void *arg)
 }
 
 int
-header_deadline_start(unsigned seconds)
+conntrack_start(unsigned max_connections, unsigned header_seconds)
 {
 	pthread_condattr_t attr;
 	sigset_t	all,
 				old;
 	int			rc;
 
-	deadline_seconds = seconds;
-	if (seconds == 0)
+	max_open = max_connections;
+	deadline_seconds = header_seconds;
+	if (header_seconds == 0)
 		return 0;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -131,7 +145,7 @@ header_deadline_start(unsigned seconds)
 }
 
 void
-header_deadline_stop(void)
+conntrack_stop(void)
 {
 	if (!started)
 		return;
@@ -143,8 +157,20 @@ header_deadline_stop(void)
 	started = 0;
 }
 
+enum MHD_Result
+conntrack_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void) cls;
+	(void) addr;
+	(void) addrlen;
+	if (atomic_load(&nopen) < max_open)
+		return MHD_YES;
+	atomic_fetch_add(&nrefused, 1);
+	return MHD_NO;
+}
+
 void
-header_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+conntrack_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 					   enum MHD_ConnectionNotificationCode code)
 {
 	struct tracked *t;
@@ -156,8 +182,9 @@ header_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct stat st;
 
+		atomic_fetch_add(&nopen, 1);
 		*socket_context = NULL;
-		if (ci == NULL || fstat(ci->connect_fd, &st) != 0 || (t = calloc(1, sizeof(*t))) == NULL)
+		if (deadline_seconds == 0 || ci == NULL || fstat(ci->connect_fd, &st) != 0 || (t = calloc(1, sizeof(*t))) == NULL)
 			return;				/* untracked: only the inactivity timeout applies */
 		t->fd = ci->connect_fd;
 		t->dev = st.st_dev;
@@ -174,6 +201,7 @@ header_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 		return;
 	}
 	/* MHD_CONNECTION_NOTIFY_CLOSED: the socket is still open (see above) */
+	atomic_fetch_sub(&nopen, 1);
 	t = *socket_context;
 	if (t == NULL)
 		return;
@@ -201,7 +229,7 @@ tracked_of(struct MHD_Connection *conn)
 }
 
 void
-header_deadline_reached(struct MHD_Connection *conn)
+conntrack_reached(struct MHD_Connection *conn)
 {
 	struct tracked *t = tracked_of(conn);
 
@@ -213,7 +241,7 @@ header_deadline_reached(struct MHD_Connection *conn)
 }
 
 void
-header_deadline_rearm(struct MHD_Connection *conn)
+conntrack_rearm(struct MHD_Connection *conn)
 {
 	struct tracked *t = tracked_of(conn);
 
@@ -226,7 +254,7 @@ header_deadline_rearm(struct MHD_Connection *conn)
 }
 
 unsigned long
-header_deadline_cuts(void)
+conntrack_cuts(void)
 {
 	unsigned long n;
 
@@ -234,4 +262,10 @@ header_deadline_cuts(void)
 	n = ncuts;
 	pthread_mutex_unlock(&lock);
 	return n;
+}
+
+unsigned long
+conntrack_refused(void)
+{
+	return atomic_load(&nrefused);
 }
