@@ -56,7 +56,11 @@ query_json(int stmt, const char *const *values, struct reply *rep, const char *n
 
 	if (res == NULL)
 	{
-		reply_db_error(rep, &err);
+		/* 42704 from the extension: the old pipeline's wording, not the SQL one */
+		if (err.http_status == 404 && name && name[0])
+			reply_model_not_found(rep, name, version);
+		else
+			reply_db_error(rep, &err);
 		return NULL;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
@@ -344,7 +348,10 @@ handle_get_model(struct request *req, struct reply *rep)
 	res = db_exec(ST_ARTIFACT, values, NULL, NULL, 1, &err);
 	if (res == NULL)
 	{
-		reply_db_error(rep, &err);
+		if (err.http_status == 404)
+			reply_model_not_found(rep, values[0], values[1]);
+		else
+			reply_db_error(rep, &err);
 		return;
 	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
