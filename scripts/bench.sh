@@ -354,7 +354,7 @@ if want http; then
 		echo '\timing on'
 		for i in 1 2 3; do
 			for what in empty:"PERFORM 1" \
-				lookup:"PERFORM id FROM mlpipe.find_model('xgboost', '1.0')" \
+				lookup:"PERFORM mlpipe.find_model_id('xgboost', '1.0')" \
 				history:"PERFORM age, gender, annual_income, purchase_amount, purchase_date FROM mlpipe.purchases WHERE customer_id = 1 ORDER BY purchase_date" \
 				predict:"PERFORM mlpipe_predict('xgboost', '1.0', 1, '2024-05-01T10:00:00Z', 250, 65000, 35, 'Female')"; do
 				echo "\\echo @@T call_${what%%:*}"
@@ -437,7 +437,7 @@ v() { echo "${R[$1]:--}"; }
 		echo
 		echo "Goals at $last connections: ≥ 60 % of pgbench ($(v http_ratio_c$last): $(verdict "${R[http_ratio_c$last]:-}" ">=" 0.6)), ≥ 5,000 req/s ($(verdict "${R[wrk_c${last}_rps]:-}" ">=" 5000)), p99 < 20 ms ($(verdict "${R[wrk_c${last}_p99_ms]:-}" "<" 20)), no errors ($(verdict "$(( ${R[wrk_c${last}_non2xx]:-1} + ${R[wrk_c${last}_socket_errors]:-1} ))" "<=" 0))."
 		echo
-		echo "Per call inside the server (plpgsql PERFORM loop, each call a new query as each request is): empty statement $(v call_empty_us) µs, model lookup alone (\`mlpipe.find_model('xgboost','1.0')\`, which mlpipe_predict runs once per query) $(v call_lookup_us) µs, the customer's history (the query the features run) $(v call_history_us) µs, whole \`mlpipe_predict(...)\` $(v call_predict_us) µs."
+		echo "Per call inside the server (plpgsql PERFORM loop, each call a new query as each request is): empty statement $(v call_empty_us) µs, registry lookup alone (\`mlpipe.find_model_id('xgboost','1.0')\`, which a backend runs once per model until the registry changes) $(v call_lookup_us) µs, the customer's history (the query the features run) $(v call_history_us) µs, whole \`mlpipe_predict(...)\` $(v call_predict_us) µs."
 		echo
 		echo "RSS after the runs (VmRSS): registry $(v rss_registry), preprocessing $(v rss_preprocessing), inference $(v rss_inference)."
 	fi
