@@ -24,11 +24,21 @@ free_port() {
 # that runs `scripts/pg.sh destroy`.
 start_throwaway_cluster() {	# PREFIX BASE DB
 	export MLPIPE_PG_NAME="$1-$$" MLPIPE_PG_FAST=1 MLPIPE_PGDATABASE=$3
-	MLPIPE_PGPORT=$(free_port $(($2 + $$ % 1000))) || die "no free port"
-	export MLPIPE_PGPORT
-	say "starting a throwaway cluster on port $MLPIPE_PGPORT"
-	"$top/scripts/pg.sh" start >/dev/null || die "could not start the cluster (see var/$MLPIPE_PG_NAME/server.log)"
-	eval "$("$top/scripts/pg.sh" env)"
+	local base=$(($2 + $$ % 1000)) try
+	for try in 1 2; do
+		MLPIPE_PGPORT=$(free_port "$base") || die "no free port"
+		export MLPIPE_PGPORT
+		say "starting a throwaway cluster on port $MLPIPE_PGPORT"
+		if "$top/scripts/pg.sh" start >/dev/null; then
+			eval "$("$top/scripts/pg.sh" env)"
+			return 0
+		fi
+		# another process may have taken the port between the check and
+		# the server's bind: once more, elsewhere, from scratch
+		"$top/scripts/pg.sh" destroy >/dev/null 2>&1
+		base=$((MLPIPE_PGPORT + 100))
+	done
+	die "could not start a throwaway cluster"
 }
 
 # Suites: run_suite NAME COMMAND... runs COMMAND unless SUITES names others,

@@ -32,7 +32,8 @@ die() { echo "pg.sh: $*" >&2; exit 1; }
 
 as_server_user() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u postgres -- "$@"
+		# from /: the server user may not be allowed into the clone
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
@@ -91,8 +92,11 @@ cmd_start() {
 	if is_running; then
 		echo "pg.sh: already running (var/$name, port $port)"
 	else
-		as_server_user "$pgbin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 start >/dev/null ||
+		if ! as_server_user "$pgbin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 start >/dev/null; then
+			# the cause is in the server's log: show it (CI keeps no files)
+			tail -n 15 "$home/server.log" 2>/dev/null | sed 's/^/pg.sh:   /' >&2
 			die "server did not start; see $home/server.log (is port $port taken? set MLPIPE_PGPORT)"
+		fi
 		echo "pg.sh: started (var/$name, 127.0.0.1:$port, socket $home/sock)"
 	fi
 	if [ "$(psql -d postgres -XAtc "SELECT count(*) FROM pg_database WHERE datname = '$dbname'")" = 0 ]; then
