@@ -6,24 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "multipart.h"
-
-static int	passed,
-			failed;
-
-#define CHECK(cond, what) check((cond), (what), __LINE__)
-
-static void
-check(int ok, const char *what, int line)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL line %d: %s\n", line, what);
-	}
-}
 
 static int
 part_is(const struct multipart *mp, const char *name, const char *data, size_t len)
@@ -200,6 +184,5 @@ main(void)
 	test_malformed();
 	test_too_many_parts();
 	test_truncations();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

@@ -8,25 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "service.h"
 #include "validate.h"
-
-static int	passed,
-			failed;
-
-#define CHECK(cond, what) check((cond), (what), __LINE__)
-
-static void
-check(int ok, const char *what, int line)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL line %d: %s\n", line, what);
-	}
-}
 
 static void
 test_iso8601(void)
@@ -679,6 +663,5 @@ main(void)
 	test_predict_model_fields();
 	test_reply_text();
 	test_request_json();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }
