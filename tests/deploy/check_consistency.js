@@ -17,7 +17,7 @@
 //                                       start the real binaries the same way
 const fs = require('fs');
 const path = require('path');
-const { rootArg, loadYamlDocs, manifests, rel } = require('./lib/common');
+const { rootArg, loadYamlDocs, manifests, rel, report, finish } = require('./lib/common');
 const { parse, execForm, envOf, finalStage, last } = require('./lib/dockerfile');
 
 const root = rootArg(process.argv);
@@ -43,15 +43,6 @@ const READY = '/readyz';
 const LIVE = '/healthz';
 const NAMESPACE = 'mlpipe';
 
-let failed = 0;
-function report(ok, what, detail) {
-	console.log(`${ok ? 'ok' : 'not ok'} - ${what}`);
-	if (!ok) {
-		failed++;
-		for (const line of [].concat(detail || []))
-			console.log(`#   ${line}`);
-	}
-}
 // run one group of checks: fn pushes problems
 function check(what, fn) {
 	const problems = [];
@@ -732,4 +723,4 @@ check('k8s scale-out: not applied by `kubectl apply -f k8s/`, overrides only kno
 		p.push('no Citus batch scoring example');
 });
 
-process.exit(failed ? 1 : 0);
+finish();

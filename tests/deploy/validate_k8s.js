@@ -17,20 +17,11 @@
 // Prints "ok - ..." / "not ok - ..." per document; exits 1 on any failure.
 const fs = require('fs');
 const path = require('path');
-const { tool, optionalTool, toolsDir, rootArg, manifests, rel } = require('./lib/common');
+const { tool, optionalTool, toolsDir, rootArg, manifests, rel, report, finish } = require('./lib/common');
 
 const root = rootArg(process.argv);
 const customKinds = new Set(['postgresql.cnpg.io/v1 Cluster']);
 
-let failed = 0;
-function report(ok, what, detail) {
-	console.log(`${ok ? 'ok' : 'not ok'} - ${what}`);
-	if (!ok) {
-		failed++;
-		for (const line of [].concat(detail || []))
-			console.log(`#   ${line}`);
-	}
-}
 
 let docs;
 try {
@@ -124,4 +115,4 @@ if (strictDocs.length) {
 	strictDocs.forEach((d, i) => report(perDoc[i].length === 0, `strict fields ${d.name}`, perDoc[i]));
 }
 
-process.exit(failed ? 1 : 0);
+finish();

@@ -83,4 +83,19 @@ function rel(root, file) {
 	return path.relative(root, file);
 }
 
-module.exports = { top, toolsDir, tool, optionalTool, rootArg, loadYamlDocs, manifestFiles, manifests, rel };
+// TAP-like output shared by the checkers: report() prints one ok / not ok
+// line (details as # comments) and counts failures; finish() exits 1 if any.
+let failures = 0;
+function report(ok, what, detail) {
+	console.log(`${ok ? 'ok' : 'not ok'} - ${what}`);
+	if (!ok) {
+		failures++;
+		for (const line of [].concat(detail || []))
+			console.log(`#   ${line}`);
+	}
+}
+function finish() {
+	process.exit(failures ? 1 : 0);
+}
+
+module.exports = { top, toolsDir, tool, optionalTool, rootArg, loadYamlDocs, manifestFiles, manifests, rel, report, finish };
