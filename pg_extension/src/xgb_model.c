@@ -359,11 +359,10 @@ read_int_array(ParseCtx *ctx, json_t *tree, int t, const char *key, size_t n,
 	return MLP_MODEL_OK;
 }
 
-static bool
-grow_scratch(ParseCtx *ctx, size_t n)
+/* The per-tree scratch arrays (not the model's nodes). */
+static void
+free_scratch(ParseCtx *ctx)
 {
-	if (n <= ctx->cap)
-		return true;
 	free(ctx->left);
 	free(ctx->right);
 	free(ctx->parent);
@@ -373,6 +372,14 @@ grow_scratch(ParseCtx *ctx, size_t n)
 	free(ctx->queue);
 	free(ctx->visited);
 	free(ctx->depth);
+}
+
+static bool
+grow_scratch(ParseCtx *ctx, size_t n)
+{
+	if (n <= ctx->cap)
+		return true;
+	free_scratch(ctx);
 	ctx->left = malloc(n * sizeof(int32_t));
 	ctx->right = malloc(n * sizeof(int32_t));
 	ctx->parent = malloc(n * sizeof(int32_t));
@@ -799,15 +806,7 @@ read_model(ParseCtx *ctx, json_t *root, MlpModel *m)
 static void
 free_ctx(ParseCtx *ctx)
 {
-	free(ctx->left);
-	free(ctx->right);
-	free(ctx->parent);
-	free(ctx->split_index);
-	free(ctx->default_left);
-	free(ctx->cond);
-	free(ctx->queue);
-	free(ctx->visited);
-	free(ctx->depth);
+	free_scratch(ctx);
 	free(ctx->nodes);
 }
 
