@@ -26,7 +26,7 @@
 typedef struct Row
 {
 	int64_t		customer;
-	size_t		line;			/* input order, to keep equal ts stable */
+	size_t		line;			/* input order: identical purchases stay in it */
 	MlpPurchase p;
 } Row;
 
@@ -70,12 +70,14 @@ cmp_rows(const void *a, const void *b)
 	const Row  *x = a;
 	const Row  *y = b;
 
+	int			c;
+
 	if (x->customer != y->customer)
 		return x->customer < y->customer ? -1 : 1;
-	if (x->p.ts != y->p.ts)
-		return x->p.ts < y->p.ts ? -1 : 1;
-	if (x->p.usec != y->p.usec)
-		return x->p.usec < y->p.usec ? -1 : 1;
+	/* the order the extension uses: the rows do not depend on the file's order */
+	c = mlp_purchase_cmp(&x->p, &y->p);
+	if (c != 0)
+		return c;
 	return x->line < y->line ? -1 : (x->line > y->line);
 }
 

@@ -84,6 +84,24 @@ mlp_purchase_is_clean(const MlpPurchase *p)
 	return true;
 }
 
+int
+mlp_purchase_cmp(const MlpPurchase *a, const MlpPurchase *b)
+{
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	if (a->usec != b->usec)
+		return a->usec < b->usec ? -1 : 1;
+	if (a->amount != b->amount)
+		return a->amount < b->amount ? -1 : 1;
+	if (a->income != b->income)
+		return a->income < b->income ? -1 : 1;
+	if (a->age != b->age)
+		return a->age < b->age ? -1 : 1;
+	if (a->gender != b->gender)
+		return a->gender < b->gender ? -1 : 1;
+	return 0;
+}
+
 /*
  * Calendar.  Days are counted from 0000-03-01 (proleptic Gregorian) so that
  * the leap day is the last day of its year; then a 400-year cycle is 146097
@@ -154,6 +172,29 @@ mlp_month_of(int64_t ts)
 	if (month_index < INT32_MIN)
 		return INT32_MIN;
 	return (int32_t) month_index;
+}
+
+int64_t
+mlp_month_start(int64_t month)
+{
+	int64_t		year = floor_div(month, 12);
+	int64_t		m = month - year * 12;	/* 0 = January */
+	int64_t		cycle;
+	int64_t		y;
+	int64_t		days;
+
+	/* To the March-based year: January and February close the previous one. */
+	if (m < 2)
+	{
+		year--;
+		m += 10;
+	}
+	else
+		m -= 2;
+	cycle = floor_div(year, 400);
+	y = year - cycle * 400;		/* 0 .. 399 */
+	days = cycle * 146097 + y * 365 + y / 4 - y / 100 + march_month_start[m];
+	return (days - DAYS_0000_03_01_TO_EPOCH) * SECS_PER_DAY;
 }
 
 /* Microseconds from a to b; exact for clean purchases (|ts| < 2^38). */
@@ -278,10 +319,11 @@ mlp_customer_months(const MlpPurchase *sorted, size_t n, bool fill_gaps,
 	while (start < n)
 	{
 		int32_t		month = mlp_month_of(sorted[start].ts);
+		int64_t		next_month = mlp_month_start((int64_t) month + 1);
 		size_t		end = start + 1;
 		MlpMonth   *m;
 
-		while (end < n && mlp_month_of(sorted[end].ts) == month)
+		while (end < n && sorted[end].ts < next_month)
 			end++;
 
 		/* Gap months: copies of the previous row with nothing bought. */

@@ -82,6 +82,14 @@ typedef struct MlpPurchase
  * MLP_TS_MIN..MLP_TS_MAX or a usec outside 0..999999 are unclean too. */
 bool		mlp_purchase_is_clean(const MlpPurchase *p);
 
+/*
+ * The order in which a customer's purchases are used for training: by time,
+ * then by every other field, so that only identical purchases tie and the
+ * training set depends on the purchases alone, not on the order they were
+ * stored or listed in.  For clean purchases (no NaN).  Returns <0, 0 or >0.
+ */
+int			mlp_purchase_cmp(const MlpPurchase *a, const MlpPurchase *b);
+
 /* The four standardized columns. */
 enum MlpStdColumn
 {
@@ -185,5 +193,9 @@ bool		mlp_serving_month(const MlpPurchase *stored, size_t n_stored,
 
 /* Unix seconds to the UTC month index year * 12 + (month - 1). */
 int32_t		mlp_month_of(int64_t ts);
+
+/* Unix seconds at 00:00 UTC on the first day of month index `month`;
+ * mlp_month_of(mlp_month_start(m)) == m.  For |month| < 2^40. */
+int64_t		mlp_month_start(int64_t month);
 
 #endif							/* MLPIPE_FEATURES_H */

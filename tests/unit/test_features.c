@@ -247,6 +247,34 @@ test_month_of(void)
 		CHECK(bad == 0);
 		CHECK(ts == MLP_TS_MAX + 1);
 	}
+
+	/* mlp_month_start is the inverse: the first second of every month. */
+	{
+		int64_t		ts = MLP_TS_MIN;
+		int64_t		bad = 0;
+
+		for (int64_t y = 1; y <= 9999; y++)
+			for (int m = 1; m <= 12; m++)
+			{
+				int64_t		start = mlp_month_start(month_index(y, m));
+
+				if (start != ts ||
+					mlp_month_of(start) != month_index(y, m) ||
+					mlp_month_of(start - 1) != month_index(y, m) - 1)
+				{
+					if (bad++ < 3)
+						printf("  month_start wrong for %04lld-%02d\n", (long long) y, m);
+				}
+				ts += (int64_t) days_in_month(y, m) * DAY;
+			}
+		CHECK(bad == 0);
+		CHECK(mlp_month_start(month_index(1970, 1)) == 0);
+		CHECK(mlp_month_start(month_index(2024, 3)) == 1709251200);
+		/* before year 1 and after 9999 too (the month loop asks for month + 1) */
+		CHECK(mlp_month_start(month_index(10000, 1)) == MLP_TS_MAX + 1);
+		CHECK(mlp_month_of(mlp_month_start(month_index(0, 12))) == month_index(0, 12));
+		CHECK(mlp_month_of(mlp_month_start(month_index(-400, 2))) == month_index(-400, 2));
+	}
 }
 
 static void
