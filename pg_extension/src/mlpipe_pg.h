@@ -21,9 +21,10 @@
 extern void mlpipe_values_to_purchase(const Datum *values, const bool *nulls, MlpPurchase *p);
 
 /*
- * One scan of mlpipe.purchases in (customer_id, purchase_date) order: fn is
- * called once per customer with that customer's clean purchases (cleaning
- * step 1), in date order.  The array is reused between calls.
+ * Every purchase of mlpipe.purchases, one scan (pg_scan.c): fn is called
+ * once per customer, in customer_id order, with that customer's clean
+ * purchases (cleaning step 1) in mlp_purchase_cmp order.  The purchases
+ * are all held in memory meanwhile (48 bytes each).
  */
 typedef void (*MlpCustomerFn) (int64 customer_id, const MlpPurchase *clean, int64 n, void *arg);
 extern void mlpipe_scan_customers(MlpCustomerFn fn, void *arg);
@@ -32,7 +33,7 @@ extern void mlpipe_scan_customers(MlpCustomerFn fn, void *arg);
 extern void mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p);
 
 /*
- * The training set of SPEC section 3, built in one ordered scan of
+ * The training set of SPEC section 3, built in one scan of
  * mlpipe.purchases: every (customer, month) row with gaps filled, the
  * fitted standardization, and the gender that fills missing ones.
  * Arrays are allocated in the current memory context (huge allocations).

@@ -7,10 +7,10 @@
  *   mlpipe_preprocess(customer_id, purchase_date, purchase_amount,
  *                     annual_income, age, gender, params) -> jsonb
  *
- * All the arithmetic is in features.c; this file reads purchases out of
- * mlpipe.purchases and turns results into SQL values.  The training set is
- * built in one ordered scan; a customer's rows are computed as soon as the
- * scan moves past that customer, so only monthly rows are kept in memory.
+ * All the arithmetic is in features.c; this file turns SQL values into its
+ * inputs and its results into SQL values.  The purchases come from one scan
+ * of mlpipe.purchases (pg_scan.c); a customer's monthly rows are computed
+ * from them, customer by customer, and only the monthly rows are kept.
  */
 #include "postgres.h"
 
@@ -37,8 +37,6 @@ PG_FUNCTION_INFO_V1(mlpipe_feature_names);
 PG_FUNCTION_INFO_V1(mlpipe_training_rows);
 PG_FUNCTION_INFO_V1(mlpipe_standardization_params);
 PG_FUNCTION_INFO_V1(mlpipe_preprocess);
-
-#define SCAN_BATCH 10000
 
 void
 mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p)
@@ -74,68 +72,6 @@ mlpipe_values_to_purchase(const Datum *values, const bool *nulls, MlpPurchase *p
 	p->income = nulls[2] ? NAN : DatumGetFloat8(values[2]);
 	p->amount = nulls[3] ? NAN : DatumGetFloat8(values[3]);
 	mlpipe_timestamp_to_purchase(DatumGetTimestampTz(values[4]), p);
-}
-
-/* ---- one ordered scan, customer by customer ---- */
-
-void
-mlpipe_scan_customers(MlpCustomerFn fn, void *arg)
-{
-	Portal		portal;
-	MlpPurchase *buf = NULL;
-	int64		n = 0,
-				cap = 0;
-	int64		customer = PG_INT64_MIN;
-	MemoryContext keep = CurrentMemoryContext;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT customer_id, age, gender, annual_income, purchase_amount, purchase_date"
-									   " FROM mlpipe.purchases ORDER BY customer_id, purchase_date",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, SCAN_BATCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[6];
-			bool		nulls[6];
-			int64		c;
-			MlpPurchase p;
-
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			c = DatumGetInt64(values[0]);
-			if (c != customer)
-			{
-				if (n > 0)
-					fn(customer, buf, n, arg);
-				customer = c;
-				n = 0;
-			}
-			mlpipe_values_to_purchase(values + 1, nulls + 1, &p);
-			/* cleaning step (1) */
-			if (!mlp_purchase_is_clean(&p))
-				continue;
-			if (n == cap)
-			{
-				cap = cap ? cap * 2 : 64;
-				buf = buf ? repalloc_huge(buf, cap * sizeof(MlpPurchase))
-					: MemoryContextAllocHuge(keep, cap * sizeof(MlpPurchase));
-			}
-			buf[n++] = p;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	if (n > 0)
-		fn(customer, buf, n, arg);
-	SPI_cursor_close(portal);
-	SPI_finish();
-	if (buf)
-		pfree(buf);
 }
 
 /* ---- the training set ---- */
@@ -464,9 +400,9 @@ month_to_date(int32 month)
 	return date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
 }
 
-/* A float8[19] built in one allocation (construct_array copies per element). */
+/* An empty float8[19]: the rows' vectors are written into one such array. */
 static ArrayType *
-vector_to_array(const double v[MLP_NFEATURES])
+new_vector_array(void)
 {
 	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + MLP_NFEATURES * sizeof(float8);
 	ArrayType  *a = palloc0(nbytes);
@@ -477,20 +413,29 @@ vector_to_array(const double v[MLP_NFEATURES])
 	a->elemtype = FLOAT8OID;
 	ARR_DIMS(a)[0] = MLP_NFEATURES;
 	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), v, MLP_NFEATURES * sizeof(float8));
 	return a;
 }
+
+typedef struct TrainingRowsState
+{
+	TrainingSet ts;
+	ArrayType  *vector;			/* reused: heap_form_tuple copies it */
+} TrainingRowsState;
 
 /*
  * Value per call: the training set is built once (it needs every row for
  * the standardization), then each row's vector is made as it is asked for.
- * No tuplestore, so nothing is written twice or spilled to disk.
+ *
+ * SQL calls this through the SQL function mlpipe_training_rows(), which
+ * calls it from a select list, where rows stream to the caller one by one.
+ * Called in FROM, a set-returning function's rows are first collected in a
+ * tuplestore: 1.4 million rows of 220 bytes, spilled to disk past work_mem.
  */
 Datum
 mlpipe_training_rows(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
-	TrainingSet *ts;
+	TrainingRowsState *st;
 
 	if (SRF_IS_FIRSTCALL())
 	{
@@ -502,25 +447,26 @@ mlpipe_training_rows(PG_FUNCTION_ARGS)
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "mlpipe_training_rows must return a composite type");
 		funcctx->tuple_desc = BlessTupleDesc(desc);
-		ts = palloc(sizeof(TrainingSet));
-		mlpipe_build_training_set(ts);
-		funcctx->user_fctx = ts;
-		funcctx->max_calls = ts->nrows;
+		st = palloc(sizeof(TrainingRowsState));
+		mlpipe_build_training_set(&st->ts);
+		st->vector = new_vector_array();
+		funcctx->user_fctx = st;
+		funcctx->max_calls = st->ts.nrows;
 		MemoryContextSwitchTo(old);
 	}
 	funcctx = SRF_PERCALL_SETUP();
-	ts = funcctx->user_fctx;
+	st = funcctx->user_fctx;
 	if (funcctx->call_cntr < funcctx->max_calls)
 	{
+		const TrainingSet *ts = &st->ts;
 		int64		i = funcctx->call_cntr;
-		double		vec[MLP_NFEATURES];
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		mlpipe_training_vector(ts, i, vec);
+		mlpipe_training_vector(ts, i, (double *) ARR_DATA_PTR(st->vector));
 		values[0] = Int64GetDatum(ts->customer_id[i]);
 		values[1] = DateADTGetDatum(month_to_date(ts->months[i].month));
-		values[2] = PointerGetDatum(vector_to_array(vec));
+		values[2] = PointerGetDatum(st->vector);
 		if (ts->has_target[i])
 			values[3] = Float8GetDatum(mlpipe_training_target(ts, i));
 		else
