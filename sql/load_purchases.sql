@@ -23,6 +23,8 @@
 \endif
 
 BEGIN;
+-- room to sort a batch in memory (below) rather than through temp files
+SET LOCAL work_mem = '256MB';
 
 -- Each line arrives whole (the delimiter and quote bytes never occur in
 -- the file), so that a malformed line is reported, not fatal.
@@ -65,6 +67,9 @@ WITH parsed AS (
 		(customer_id, age, gender, annual_income, purchase_amount, purchase_date)
 	SELECT customer_id, age, gender, annual_income, purchase_amount, purchase_date
 	FROM parsed WHERE error IS NULL
+	-- stored in the order the features read them: index scans then touch
+	-- each heap page once, and mlpipe's own scan finds nothing to sort
+	ORDER BY customer_id, purchase_date
 	RETURNING 1
 )
 SELECT count(*) AS loaded FROM good \gset
