@@ -81,7 +81,7 @@ fi
 cleanup() { destroy_throwaway_cluster; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-start_throwaway_cluster asan 55000 mlpipe_asan
+start_throwaway_cluster asan 29000 mlpipe_asan
 export MLPIPE_TOP="$top"
 home=$(cluster_home)
 

@@ -69,7 +69,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_throwaway_cluster bench 55000 mlpipe_bench
+start_throwaway_cluster bench 30500 mlpipe_bench
 psql -XqAt -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' \
 	-c 'CREATE EXTENSION mlpipe' || die "CREATE EXTENSION failed"
 put load_before "$(cut -d' ' -f1-3 /proc/loadavg)"

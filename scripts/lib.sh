@@ -21,8 +21,12 @@ free_port() {
 # A throwaway cluster for a test or benchmark run, never the one of make
 # run: its own name (PREFIX-PID), a free port near BASE, database DB, no
 # fsync.  Exports the PG* variables that reach it.  The caller sets a trap
-# that runs `scripts/pg.sh destroy`.
+# that runs `scripts/pg.sh destroy`.  BASE must stay below 32768, out of
+# Linux's ephemeral range (32768-60999): a test that stops the server lets
+# the clients' reconnects take its port as their local port otherwise, and
+# the server cannot bind it again (seen: the fault suite's restart).
 start_throwaway_cluster() {	# PREFIX BASE DB
+	[ "$2" -lt 31600 ] || die "start_throwaway_cluster: base port $2 is too close to the ephemeral range"
 	export MLPIPE_PG_NAME="$1-$$" MLPIPE_PG_FAST=1 MLPIPE_PGDATABASE=$3
 	local base=$(($2 + $$ % 1000)) try
 	for try in 1 2; do

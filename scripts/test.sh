@@ -16,7 +16,7 @@ make -s install >/dev/null || die "install failed"
 cleanup() { destroy_throwaway_cluster; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-start_throwaway_cluster test 54000 mlpipe_test
+start_throwaway_cluster test 27000 mlpipe_test
 export MLPIPE_TOP="$top"
 
 suite_regress() {

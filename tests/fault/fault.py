@@ -1066,7 +1066,8 @@ def test_many_idle(name_ok, count):
 # ---- main -----------------------------------------------------------------
 
 def main():
-    base = 30000 + (os.getpid() % 1000) * 3
+    # below the ephemeral range (32768-60999): a restarted service must get its port back
+    base = 10000 + (os.getpid() % 1000) * 3
     port = base
     for name in ("registry", "preprocessing", "inference"):
         port = free_port(port)
