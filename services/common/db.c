@@ -179,7 +179,8 @@ connect_now(void)
  * restart sends FATAL 57P01 then EOF).  Finding that out now, with one
  * poll(), lets a changing statement run on a fresh connection instead of
  * failing on a dead one: we never retry those, since we could not know
- * whether they committed.
+ * whether they committed.  A read-only statement skips the check (one
+ * system call per request): on a dead connection it is simply run again.
  */
 static int
 idle_connection_closed(PGconn *conn)
@@ -195,9 +196,12 @@ idle_connection_closed(PGconn *conn)
 	return poll(&pfd, 1, 0) > 0;
 }
 
-/* The calling thread's connection, (re)connected; NULL and 503 when down. */
+/*
+ * The calling thread's connection, (re)connected; NULL and 503 when down.
+ * check_idle: make sure first that the server has not closed it.
+ */
 static struct thread_conn *
-get_conn(struct db_error *err)
+get_conn(int check_idle, struct db_error *err)
 {
 	struct thread_conn *tc = pthread_getspecific(conn_key);
 
@@ -214,7 +218,7 @@ get_conn(struct db_error *err)
 	}
 	if (tc->conn == NULL)
 		tc->conn = connect_now();
-	else if (PQstatus(tc->conn) == CONNECTION_OK && idle_connection_closed(tc->conn))
+	else if (check_idle && PQstatus(tc->conn) == CONNECTION_OK && idle_connection_closed(tc->conn))
 	{
 		PQreset(tc->conn);
 		memset(tc->prepared, 0, nstatements);
@@ -258,7 +262,7 @@ db_exec(int stmt, const char *const *values, const int *lengths,
 
 	for (int attempt = 0; attempt < 2; attempt++)
 	{
-		struct thread_conn *tc = get_conn(err);
+		struct thread_conn *tc = get_conn(!s->readonly, err);
 		PGresult   *res;
 
 		if (tc == NULL)
@@ -316,7 +320,7 @@ db_ping(struct db_error *err)
 {
 	for (int attempt = 0; attempt < 2; attempt++)
 	{
-		struct thread_conn *tc = get_conn(err);
+		struct thread_conn *tc = get_conn(1, err);
 		PGresult   *res;
 
 		if (tc == NULL)
