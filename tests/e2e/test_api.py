@@ -151,6 +151,10 @@ def test_common():
           "405 body and Allow header", r.text)
     status(requests.get(INF + "/predict"), 405, "GET /predict")
     status(requests.post(REG + "/get_model_info/a/b"), 405, "POST /get_model_info")
+    # headers share a 16 KB pool per connection: 8 KB (nginx's limit) fit
+    status(requests.get(INF + "/healthz", headers={"X-Pad": "a" * 8192}), 200, "/healthz with an 8 KB header")
+    r = requests.get(INF + "/healthz", headers={"X-Pad": "a" * 20000})
+    check(r.status_code == 431, "a 20 KB header gets 431 (libmicrohttpd's own HTML body)", r.status_code)
 
 
 def test_registry(model):
