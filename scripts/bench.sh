@@ -133,7 +133,7 @@ put customers "$(q -c 'SELECT count(DISTINCT customer_id) FROM mlpipe.purchases'
 
 if want features; then
 	step "features: mlpipe_training_rows() vs ordered scan, $feature_runs runs each, alternating"
-	nrows=$(q -c 'SELECT count(*) FROM mlpipe_training_rows()') || die "mlpipe_training_rows() failed"
+	ntraining=$(q -c 'SELECT count(*) FROM mlpipe_training_rows()') || die "mlpipe_training_rows() failed"
 	{
 		echo '\timing on'
 		echo '\o /dev/null'
@@ -151,11 +151,11 @@ if want features; then
 			# what forming as many rows of the same shape costs, nothing read
 			echo '\echo @@T rows_floor'
 			echo "SELECT count(r) FROM (SELECT row(i::bigint, DATE '2024-01-01' + i % 1000, a, i::float8) AS r"
-			echo "  FROM (SELECT generate_series(1, $nrows) AS i) g, (SELECT array_fill(0.5::float8, ARRAY[19]) AS a) x) s;"
+			echo "  FROM (SELECT generate_series(1, $ntraining) AS i) g, (SELECT array_fill(0.5::float8, ARRAY[19]) AS a) x) s;"
 		done
 	} >"$out/features.sql"
 	timed_psql "$out/features.sql" || die "feature benchmark failed"
-	put training_rows "$nrows"
+	put training_rows "$ntraining"
 	put feat_floor_ms "$(calc "$(median_of rows_floor)" 1)"
 	put feat_plan "$(q -c 'EXPLAIN SELECT count(*) FROM (SELECT * FROM mlpipe.purchases ORDER BY customer_id, purchase_date) s' | sed -n 2p | sed 's/ *(cost.*//; s/^ *-> *//')"
 	put feat_ours_ms "$(calc "$(median_of training_rows)" 1)"
