@@ -2,7 +2,7 @@
 # mlpipe-bootstrap: prepare a fresh mlpipe database, once.
 #
 #   1. wait until the server accepts connections (bounded),
-#   2. CREATE EXTENSION IF NOT EXISTS mlpipe,
+#   2. CREATE EXTENSION IF NOT EXISTS mlpipe, then ALTER EXTENSION mlpipe UPDATE,
 #   3. the least-privilege roles: sql/roles.sql (group roles mlpipe_reader,
 #      mlpipe_writer, mlpipe_ingest; one LOGIN role per service), then each
 #      service role's password from the environment,
@@ -95,7 +95,9 @@ until sql -c 'SELECT 1' >/dev/null 2>&1; do
 done
 
 sql -c 'CREATE EXTENSION IF NOT EXISTS mlpipe'
-log "extension mlpipe present"
+# a database made by an older image moves up to this image's version
+sql -c 'ALTER EXTENSION mlpipe UPDATE'
+log "extension mlpipe present, at the image's version"
 
 # Roles.  CREATE ROLE and the grants on the extension's objects need a
 # superuser; a non-superuser owner (CloudNativePG) finds them made already.

@@ -20,6 +20,8 @@ eval "$(scripts/pg.sh env)"
 psql -XqAt -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS mlpipe;
+-- a database made by an older mlpipe moves up to the installed version
+ALTER EXTENSION mlpipe UPDATE;
 SQL
 # one least-privilege role per service (sql/roles.sql says what each may do)
 psql -XqAt -v ON_ERROR_STOP=1 -f sql/roles.sql

@@ -67,6 +67,7 @@ fi
 case $cmd in
 'SELECT 1') echo 1 ;;
 'CREATE EXTENSION IF NOT EXISTS mlpipe') touch "$db/ext" ;;
+'ALTER EXTENSION mlpipe UPDATE') [ -e "$db/ext" ] || { echo "fake psql: no extension to update" >&2; exit 3; } ;;
 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user') echo "${FAKE_SUPER:-t}" ;;
 'SELECT current_user') echo mlpipe ;;
 "SELECT count(*) FROM pg_roles WHERE rolname = '"*) [ -e "$db/roles" ] && echo 1 || echo 0 ;;

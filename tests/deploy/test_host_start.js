@@ -31,10 +31,13 @@ for (const v of ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE'])
 		process.exit(1);
 	}
 
-// The test database gets the services' roles (as the caller, a superuser).
+// The test database gets the extension and the services' roles (as the
+// caller, a superuser), whichever suites ran before this one.
 {
 	const roles = path.join(top, 'sql', 'roles.sql');
-	const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', roles], { encoding: 'utf8' });
+	const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1',
+		'-c', 'SET client_min_messages = warning', '-c', 'CREATE EXTENSION IF NOT EXISTS mlpipe',
+		'-f', roles], { encoding: 'utf8' });
 	ok(r.status === 0, `host start: psql -f sql/roles.sql in ${process.env.PGDATABASE}`);
 	if (r.status !== 0) {
 		console.log(String(r.stderr || r.error).split('\n').map((l) => `#   ${l}`).join('\n'));
