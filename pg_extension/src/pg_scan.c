@@ -20,8 +20,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
