@@ -41,8 +41,18 @@ PG_FUNCTION_INFO_V1(mlpipe_preprocess);
 void
 mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p)
 {
-	int64		usec = ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-	int64		sec = usec / USECS_PER_SEC;
+	int64		usec;
+	int64		sec;
+
+	/* +-infinity: far outside years 1-9999, so unclean (and no overflow below) */
+	if (TIMESTAMP_NOT_FINITE(ts))
+	{
+		p->ts = TIMESTAMP_IS_NOBEGIN(ts) ? INT64_MIN : INT64_MAX;
+		p->usec = 0;
+		return;
+	}
+	usec = ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	sec = usec / USECS_PER_SEC;
 
 	/* floor division: 1969-12-31 23:59:59.5 is second -1 plus 500000 us */
 	if (usec % USECS_PER_SEC < 0)

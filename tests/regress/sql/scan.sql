@@ -56,6 +56,12 @@ CLUSTER mlpipe.purchases;
 UPDATE mlpipe.purchases SET age = age WHERE customer_id % 40 = 0 OR customer_id = 5;
 SELECT pg_temp.differences() AS some_rows_moved;
 
+-- purchases dated +-infinity are unclean (outside years 1-9999): dropped
+INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_amount, purchase_date)
+VALUES (7, 30, 'Male', 50000, 10, 'infinity'), (7, 30, 'Male', 50000, 10, '-infinity');
+SELECT pg_temp.differences() AS with_infinite_dates;
+DELETE FROM mlpipe.purchases WHERE NOT isfinite(purchase_date);
+
 -- the last month's clv is the sum of all the customer's purchases
 SELECT count(*) AS customers_with_wrong_clv FROM (
 	SELECT customer_id, max(month) AS last_month FROM scrambled GROUP BY 1) l
