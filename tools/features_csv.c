@@ -70,12 +70,9 @@ cmp_rows(const void *a, const void *b)
 	const Row  *x = a;
 	const Row  *y = b;
 
-	int			c;
-
-	if (x->customer != y->customer)
-		return x->customer < y->customer ? -1 : 1;
 	/* the order the extension uses: the rows do not depend on the file's order */
-	c = mlp_purchase_cmp(&x->p, &y->p);
+	int			c = mlp_customer_purchase_cmp(x->customer, &x->p, y->customer, &y->p);
+
 	if (c != 0)
 		return c;
 	return x->line < y->line ? -1 : (x->line > y->line);

@@ -102,6 +102,15 @@ mlp_purchase_cmp(const MlpPurchase *a, const MlpPurchase *b)
 	return 0;
 }
 
+int
+mlp_customer_purchase_cmp(int64_t customer_a, const MlpPurchase *a,
+						  int64_t customer_b, const MlpPurchase *b)
+{
+	if (customer_a != customer_b)
+		return customer_a < customer_b ? -1 : 1;
+	return mlp_purchase_cmp(a, b);
+}
+
 /*
  * Calendar.  Days are counted from 0000-03-01 (proleptic Gregorian) so that
  * the leap day is the last day of its year; then a 400-year cycle is 146097

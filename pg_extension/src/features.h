@@ -90,6 +90,10 @@ bool		mlp_purchase_is_clean(const MlpPurchase *p);
  */
 int			mlp_purchase_cmp(const MlpPurchase *a, const MlpPurchase *b);
 
+/* The order of the training scan: by customer, then mlp_purchase_cmp. */
+int			mlp_customer_purchase_cmp(int64_t customer_a, const MlpPurchase *a,
+									  int64_t customer_b, const MlpPurchase *b);
+
 /* The four standardized columns. */
 enum MlpStdColumn
 {

@@ -59,14 +59,6 @@ typedef struct PurchaseReceiver
 
 static SPIPlanPtr scan_plan = NULL;
 
-static inline int
-row_cmp(int64 ca, const MlpPurchase *a, int64 cb, const MlpPurchase *b)
-{
-	if (ca != cb)
-		return ca < cb ? -1 : 1;
-	return mlp_purchase_cmp(a, b);
-}
-
 static void
 run_reserve(PurchaseArrays *a, int64 cap)
 {
@@ -115,7 +107,7 @@ drop_run_tail(PurchaseArrays *a, int64 c, const MlpPurchase *p)
 	int64		keep = a->n - 1;	/* rows [0, keep) stay in the run */
 
 	while (keep > 0 && a->n - keep <= MAX_TAIL_DROP &&
-		   row_cmp(a->customer_id[keep - 1], &a->p[keep - 1], c, p) > 0)
+		   mlp_customer_purchase_cmp(a->customer_id[keep - 1], &a->p[keep - 1], c, p) > 0)
 		keep--;
 	if (keep == 0 || a->n - keep > MAX_TAIL_DROP)
 		return false;
@@ -138,7 +130,7 @@ receive_purchase(TupleTableSlot *slot, DestReceiver *self)
 	/* cleaning step (1): an unclean row is dropped before it costs memory */
 	if (!mlp_purchase_is_clean(&p))
 		return true;
-	if (a->n > 0 && row_cmp(a->customer_id[a->n - 1], &a->p[a->n - 1], c, &p) > 0 &&
+	if (a->n > 0 && mlp_customer_purchase_cmp(a->customer_id[a->n - 1], &a->p[a->n - 1], c, &p) > 0 &&
 		!drop_run_tail(a, c, &p))
 	{
 		add_stray(a, c, &p);
@@ -170,7 +162,7 @@ receiver_destroy(DestReceiver *self)
 static inline int
 scan_row_cmp(const ScanRow *x, const ScanRow *y)
 {
-	return row_cmp(x->customer_id, &x->p, y->customer_id, &y->p);
+	return mlp_customer_purchase_cmp(x->customer_id, &x->p, y->customer_id, &y->p);
 }
 
 #define ST_SORT sort_scan_rows
@@ -197,7 +189,7 @@ merge_strays(PurchaseArrays *a)
 	{
 		const ScanRow *s = &a->strays[j];
 
-		if (i >= 0 && row_cmp(a->customer_id[i], &a->p[i], s->customer_id, &s->p) > 0)
+		if (i >= 0 && mlp_customer_purchase_cmp(a->customer_id[i], &a->p[i], s->customer_id, &s->p) > 0)
 		{
 			a->customer_id[k] = a->customer_id[i];
 			a->p[k] = a->p[i];
