@@ -1,0 +1,312 @@
+/*
+ * coalesce.c — the job queue and its dispatcher threads (see coalesce.h).
+ *
+ * One mutex guards a FIFO list.  Submitting appends and signals; the signal
+ * costs nothing when every dispatcher is busy, which is exactly when jobs
+ * pile up and batches form.  A dispatcher takes up to COALESCE_MAX_BATCH
+ * jobs of the head job's statement and runs them with the queue unlocked.
+ * Each dispatcher is an ordinary thread for db.c, so it owns a connection.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coalesce.h"
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_nonempty = PTHREAD_COND_INITIALIZER;
+static struct coalesce_job *queue_head;
+static struct coalesce_job *queue_tail;
+static int	stopping;
+
+static pthread_t *dispatchers;
+static unsigned ndispatchers;
+
+static atomic_ullong count_batches;
+static atomic_ullong count_batched_jobs;
+static atomic_ullong count_fallbacks;
+
+struct coalesce_job *
+coalesce_job_new(int stmt, int batch_stmt, const char *const *values, int nvalues)
+{
+	size_t		bytes = 0;
+	struct coalesce_job *job;
+	char	   *p;
+
+	if (nvalues < 0 || nvalues > COALESCE_MAX_PARAMS)
+		return NULL;
+	for (int i = 0; i < nvalues; i++)
+		if (values[i])
+			bytes += strlen(values[i]) + 1;
+	job = calloc(1, sizeof(*job) + bytes);
+	if (job == NULL)
+		return NULL;
+	job->stmt = stmt;
+	job->batch_stmt = batch_stmt;
+	job->nvalues = nvalues;
+	p = (char *) (job + 1);
+	for (int i = 0; i < nvalues; i++)
+	{
+		size_t		n;
+
+		if (values[i] == NULL)
+			continue;
+		n = strlen(values[i]) + 1;
+		memcpy(p, values[i], n);
+		job->values[i] = p;
+		p += n;
+	}
+	return job;
+}
+
+char *
+pg_text_array(const char *const *values, size_t n)
+{
+	size_t		len = 3;		/* braces and the NUL */
+	char	   *out;
+	char	   *o;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		len += 5;				/* a comma and NULL, or a comma and two quotes */
+		if (values[i])
+			for (const char *s = values[i]; *s; s++)
+				len += (*s == '"' || *s == '\\') ? 2 : 1;
+	}
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	o = out;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++)
+	{
+		if (i > 0)
+			*o++ = ',';
+		if (values[i] == NULL)
+		{
+			memcpy(o, "NULL", 4);
+			o += 4;
+			continue;
+		}
+		*o++ = '"';
+		for (const char *s = values[i]; *s; s++)
+		{
+			if (*s == '"' || *s == '\\')
+				*o++ = '\\';
+			*o++ = *s;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}
+
+static void
+job_fail(struct coalesce_job *job, const struct db_error *err)
+{
+	job->failed = 1;
+	job->err = *err;
+}
+
+/* Takes the value of row `row` of res into job. */
+static void
+job_take(struct coalesce_job *job, PGresult *res, int row)
+{
+	if (PQgetisnull(res, row, 0))
+		return;
+	job->result = strdup(PQgetvalue(res, row, 0));
+	if (job->result == NULL)
+	{
+		struct db_error oom = {.http_status = 500, .message = "out of memory"};
+
+		job_fail(job, &oom);
+	}
+}
+
+static void
+run_one(struct coalesce_job *job)
+{
+	struct db_error err;
+	PGresult   *res = db_exec(job->stmt, job->values, NULL, NULL, 0, &err);
+
+	if (res == NULL)
+	{
+		job_fail(job, &err);
+		return;
+	}
+	if (PQntuples(res) == 1 && PQnfields(res) >= 1)
+		job_take(job, res, 0);
+	else
+	{
+		struct db_error bad = {.http_status = 500, .message = "statement returned no row"};
+
+		job_fail(job, &bad);
+	}
+	PQclear(res);
+}
+
+/*
+ * Runs the batch form once for jobs[0..n).  Returns 1 when every job has its
+ * outcome, 0 when they must run one by one.
+ */
+static int
+run_batch(struct coalesce_job **jobs, int n)
+{
+	const char *column[COALESCE_MAX_BATCH];
+	char	   *arrays[COALESCE_MAX_PARAMS] = {0};
+	int			nparams = jobs[0]->nvalues;
+	struct db_error err;
+	PGresult   *res = NULL;
+	int			done = 0;
+
+	for (int p = 0; p < nparams; p++)
+	{
+		for (int i = 0; i < n; i++)
+			column[i] = jobs[i]->values[p];
+		arrays[p] = pg_text_array(column, (size_t) n);
+		if (arrays[p] == NULL)
+			goto out;
+	}
+	res = db_exec(jobs[0]->batch_stmt, (const char *const *) arrays, NULL, NULL, 0, &err);
+	if (res == NULL)
+	{
+		/* a lost database fails them all alike; retrying each would only wait longer */
+		if (err.http_status == 503)
+		{
+			for (int i = 0; i < n; i++)
+				job_fail(jobs[i], &err);
+			done = 1;
+		}
+		goto out;
+	}
+	if (PQntuples(res) != n || PQnfields(res) < 1)
+		goto out;
+	for (int i = 0; i < n; i++)
+		job_take(jobs[i], res, i);
+	done = 1;
+	atomic_fetch_add(&count_batches, 1);
+	atomic_fetch_add(&count_batched_jobs, (unsigned long long) n);
+out:
+	PQclear(res);
+	for (int p = 0; p < nparams; p++)
+		free(arrays[p]);
+	return done;
+}
+
+/* Unlinks up to max jobs of the head's statement; the queue lock is held. */
+static int
+take_jobs(struct coalesce_job **jobs, int max)
+{
+	struct coalesce_job **link = &queue_head;
+	struct coalesce_job *prev = NULL;
+	int			n = 0;
+	int			stmt = queue_head->stmt;
+
+	while (*link && n < max)
+	{
+		struct coalesce_job *job = *link;
+
+		if (job->stmt == stmt)
+		{
+			*link = job->next;
+			job->next = NULL;
+			jobs[n++] = job;
+		}
+		else
+		{
+			prev = job;
+			link = &job->next;
+		}
+	}
+	/* when it stopped early the tail is still queued, else it is the last kept */
+	if (*link == NULL)
+		queue_tail = prev;
+	return n;
+}
+
+static void *
+dispatcher_main(void *arg)
+{
+	struct coalesce_job *jobs[COALESCE_MAX_BATCH];
+
+	(void) arg;
+	for (;;)
+	{
+		int			n;
+
+		pthread_mutex_lock(&queue_lock);
+		while (queue_head == NULL && !stopping)
+			pthread_cond_wait(&queue_nonempty, &queue_lock);
+		if (queue_head == NULL)
+		{
+			pthread_mutex_unlock(&queue_lock);
+			return NULL;
+		}
+		n = take_jobs(jobs, COALESCE_MAX_BATCH);
+		pthread_mutex_unlock(&queue_lock);
+
+		if (n > 1 && !run_batch(jobs, n))
+		{
+			atomic_fetch_add(&count_fallbacks, 1);
+			for (int i = 0; i < n; i++)
+				run_one(jobs[i]);
+		}
+		else if (n == 1)
+			run_one(jobs[0]);
+		for (int i = 0; i < n; i++)
+			jobs[i]->complete(jobs[i]);
+	}
+}
+
+int
+coalesce_start(unsigned nthreads)
+{
+	dispatchers = calloc(nthreads, sizeof(*dispatchers));
+	if (dispatchers == NULL)
+		return -1;
+	for (ndispatchers = 0; ndispatchers < nthreads; ndispatchers++)
+		if (pthread_create(&dispatchers[ndispatchers], NULL, dispatcher_main, NULL) != 0)
+		{
+			coalesce_stop();
+			return -1;
+		}
+	return 0;
+}
+
+void
+coalesce_submit(struct coalesce_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&queue_lock);
+	if (queue_tail)
+		queue_tail->next = job;
+	else
+		queue_head = job;
+	queue_tail = job;
+	pthread_cond_signal(&queue_nonempty);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+void
+coalesce_stop(void)
+{
+	pthread_mutex_lock(&queue_lock);
+	stopping = 1;
+	pthread_cond_broadcast(&queue_nonempty);
+	pthread_mutex_unlock(&queue_lock);
+	for (unsigned i = 0; i < ndispatchers; i++)
+		pthread_join(dispatchers[i], NULL);
+	free(dispatchers);
+	dispatchers = NULL;
+	ndispatchers = 0;
+}
+
+void
+coalesce_counts(struct coalesce_counts *out)
+{
+	out->batches = atomic_load(&count_batches);
+	out->batched_jobs = atomic_load(&count_batched_jobs);
+	out->fallbacks = atomic_load(&count_fallbacks);
+}
