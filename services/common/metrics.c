@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coalesce.h"
 #include "metrics.h"
 
 #define MAX_ROUTES 32
@@ -135,6 +136,7 @@ char *
 metrics_render(size_t *len)
 {
 	struct buf	b = {malloc(4096), 0, 4096, 0};
+	struct coalesce_counts db;
 
 	if (b.data == NULL)
 		return NULL;
@@ -166,6 +168,17 @@ metrics_render(size_t *len)
 				   h->route, h->count);
 	}
 	pthread_mutex_unlock(&lock);
+	coalesce_counts(&db);
+	buf_printf(&b, "# HELP mlpipe_db_batches_total Statements that answered several concurrent requests at once.\n"
+			   "# TYPE mlpipe_db_batches_total counter\n"
+			   "mlpipe_db_batches_total %llu\n"
+			   "# HELP mlpipe_db_batched_requests_total Requests answered by those statements.\n"
+			   "# TYPE mlpipe_db_batched_requests_total counter\n"
+			   "mlpipe_db_batched_requests_total %llu\n"
+			   "# HELP mlpipe_db_batch_fallbacks_total Batches that failed and ran one request at a time instead.\n"
+			   "# TYPE mlpipe_db_batch_fallbacks_total counter\n"
+			   "mlpipe_db_batch_fallbacks_total %llu\n",
+			   db.batches, db.batched_jobs, db.fallbacks);
 	if (b.failed)
 	{
 		free(b.data);

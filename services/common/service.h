@@ -68,6 +68,24 @@ struct service
 
 int			service_main(const struct service *svc, int argc, char **argv);
 
+/*
+ * Deferred answers.  A handler whose reply needs the one value of a
+ * read-only statement can hand the statement to the coalescer (coalesce.h)
+ * and return at once, leaving rep untouched: its HTTP thread goes on serving
+ * other connections while the database works, and concurrent requests share
+ * one database call.  finish() later builds the reply, on a dispatcher
+ * thread, from the value (NULL: SQL NULL) or from err (NULL on success);
+ * it must release arg.  batch_stmt is the statement's batch form.
+ * Returns 0 when deferred; -1 when out of memory: rep then holds a 500 and
+ * finish() is never called.
+ */
+typedef void (*defer_finish) (void *arg, const char *value, const struct db_error *err,
+							  struct reply *rep);
+
+int			request_defer(struct request *req, struct reply *rep, int stmt, int batch_stmt,
+						  const char *const *values, int nvalues,
+						  defer_finish finish, void *arg);
+
 /* Header lookup (case-insensitive), NULL when absent. */
 const char *request_header(const struct request *req, const char *name);
 

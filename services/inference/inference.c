@@ -2,9 +2,10 @@
  * inference.c — mlpipe-inference, the prediction service (port 8002).
  *
  * One purchase or a batch of purchases in, next month's amount out; each
- * request is exactly one database round trip (mlpipe_predict or
+ * request is at most one database round trip (mlpipe_predict or
  * mlpipe_predict_batch), features and model evaluation happen inside
- * PostgreSQL.
+ * PostgreSQL.  /predict is deferred (service.h): concurrent ones share a
+ * round trip, mlpipe_predict over arrays of their parameters.
  */
 #include <stdlib.h>
 
@@ -14,6 +15,7 @@
 enum
 {
 	ST_PREDICT,
+	ST_PREDICT_MANY,
 	ST_BATCH,
 	ST_LIST
 };
@@ -22,6 +24,13 @@ static const struct db_statement statements[] = {
 	[ST_PREDICT] = {"predict",
 		"SELECT mlpipe_predict($1::text, $2::text, $3::bigint, $4::timestamptz, "
 		"$5::float8, $6::float8, $7::integer, $8::text)",
+	8, 1},
+	/* ST_PREDICT's batch form, for concurrent requests (coalesce.h) */
+	[ST_PREDICT_MANY] = {"predict_many",
+		"SELECT mlpipe_predict(m, v, c, d, a, i, g, s) "
+		"FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], "
+		"$5::float8[], $6::float8[], $7::integer[], $8::text[]) "
+		"WITH ORDINALITY AS u(m, v, c, d, a, i, g, s, n) ORDER BY n",
 	8, 1},
 	[ST_BATCH] = {"predict_batch",
 	"SELECT mlpipe_predict_batch($1::text, $2::text, $3::jsonb)::text", 3, 1},
@@ -49,30 +58,56 @@ prediction(json_t *purchase, json_t *value)
 					 json_is_number(value) ? json_real(json_number_value(value)) : json_null());
 }
 
+/* A /predict waiting for the database: the body keeps the request's strings alive. */
+struct pending_predict
+{
+	json_t	   *body;
+	struct predict_request pr;
+};
+
 static void
-predict_one(const struct predict_request *pr, struct reply *rep)
+finish_predict(void *arg, const char *value, const struct db_error *err, struct reply *rep)
+{
+	struct pending_predict *pp = arg;
+	json_t	   *v;
+
+	if (err)
+		reply_model_error(rep, err, &pp->pr.model);
+	else if (value == NULL)
+		reply_detail(rep, 500, "Internal Server Error");
+	else
+	{
+		v = json_real(strtod(value, NULL));
+		reply_json(rep, 200, prediction(pp->pr.purchase, v));
+		json_decref(v);
+	}
+	json_decref(pp->body);
+	free(pp);
+}
+
+/* Hands the prediction to the coalescer; body is stolen. */
+static void
+predict_one(struct request *req, json_t *body, const struct predict_request *pr, struct reply *rep)
 {
 	const struct raw_purchase *rp = &pr->fields;
 	const char *values[8] = {pr->model.name, pr->model.version, rp->customer_id,
 		rp->purchase_date, rp->purchase_amount, rp->annual_income, rp->age, rp->gender};
-	struct db_error err;
-	PGresult   *res = db_exec(ST_PREDICT, values, NULL, NULL, 0, &err);
-	json_t	   *v;
+	struct pending_predict *pp = malloc(sizeof(*pp));
 
-	if (res == NULL)
+	/* the job copies the values; the reply needs the model and the purchase */
+	if (pp == NULL)
 	{
-		reply_model_error(rep, &err, &pr->model);
+		json_decref(body);
+		reply_detail(rep, 500, "Internal Server Error");
 		return;
 	}
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
-		reply_detail(rep, 500, "Internal Server Error");
-	else
+	pp->body = body;
+	pp->pr = *pr;
+	if (request_defer(req, rep, ST_PREDICT, ST_PREDICT_MANY, values, 8, finish_predict, pp) != 0)
 	{
-		v = json_real(strtod(PQgetvalue(res, 0, 0), NULL));
-		reply_json(rep, 200, prediction(pr->purchase, v));
-		json_decref(v);
+		json_decref(body);
+		free(pp);
 	}
-	PQclear(res);
 }
 
 /* One mlpipe_predict_batch call; the reply keeps the order of the request. */
@@ -137,9 +172,10 @@ handle_predict(struct request *req, struct reply *rep)
 		return;
 	errors = json_array();
 	parse_predict_request(body, errors, &pr);
-	if (!reply_if_invalid(rep, errors))
-		predict_one(&pr, rep);
-	json_decref(body);
+	if (reply_if_invalid(rep, errors))
+		json_decref(body);
+	else
+		predict_one(req, body, &pr, rep);
 }
 
 static void

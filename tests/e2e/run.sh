@@ -97,7 +97,7 @@ if ! psql -XAtq -v ON_ERROR_STOP=1 -f "$top/sql/roles.sql" >>"$logdir/psql.log" 
 fi
 
 start_service() {	# name port
-	PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=2 HOST=127.0.0.1 PORT=$2 \
+	PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=2 MLPIPE_DISPATCHERS=1 HOST=127.0.0.1 PORT=$2 \
 		"$bin/mlpipe-$1" 2>"$logdir/$1.log" &
 	pids+=($!)
 }

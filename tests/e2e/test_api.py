@@ -373,6 +373,99 @@ def test_inference(name):
            404, "batch with an unknown model")
 
 
+def db_counts():
+    """The coalescer's counters from /metrics: (batches, batched requests, fallbacks)."""
+    text = requests.get(INF + "/metrics").text
+    values = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("mlpipe_db_"):
+            values[parts[0]] = int(parts[1])
+    return (values.get("mlpipe_db_batches_total", -1), values.get("mlpipe_db_batched_requests_total", -1),
+            values.get("mlpipe_db_batch_fallbacks_total", -1))
+
+
+def sql_predictions(cases):
+    """{i: mlpipe_predict(...)} straight from SQL for (i, body) cases."""
+    def lit(v):
+        return "NULL::text" if v is None else "'" + str(v).replace("'", "''") + "'"
+    rows = []
+    for i, b in cases:
+        p = b["purchase_data"]
+        rows.append("(%d, %s, %s, %d, %s::timestamptz, %r::float8, %r::float8, %d, %s)" % (
+            i, lit(b["model_name"]), lit(b.get("model_version")), p["customer_id"], lit(p["purchase_date"]),
+            float(p["purchase_amount"]), float(p["annual_income"]), p["age"], lit(p["gender"])))
+    out = sh("psql -XAtq -v ON_ERROR_STOP=1 -F ' ' -c \"SELECT i, mlpipe_predict(m, v, c, d, a, n, g, s) "
+             "FROM (VALUES %s) t(i, m, v, c, d, a, n, g, s)\"" % ", ".join(rows))
+    got = {}
+    for line in out.stdout.splitlines():
+        i, v = line.split()
+        got[int(i)] = float(v)
+    return got
+
+
+def test_concurrent_predict(name):
+    """Concurrent /predict requests share database calls (services/common/
+    coalesce.c).  Each must still get exactly its own answer, whether it ran
+    alone or in a batch, with or without a version (SQL NULLs inside the
+    batch's arrays), and an unknown model among them gets its 404 without
+    failing the others (the batch is re-run one request at a time)."""
+    import random
+    import threading
+    rng = random.Random(11)
+    bodies = []
+    for i in range(240):
+        p = purchase(rng.randint(1, 60) if i % 5 else 9000000 + i,
+                     purchase_date="2024-%02d-%02dT%02d:15:00Z" % (rng.randint(1, 12), rng.randint(1, 28),
+                                                                   rng.randint(0, 23)),
+                     purchase_amount=round(rng.uniform(5, 900), 2), annual_income=rng.randint(0, 250000),
+                     age=rng.randint(18, 80), gender=rng.choice(["Male", "Female"]))
+        b = {"model_name": name if i % 11 else "nosuch_" + RUN, "purchase_data": p}
+        if i % 3:
+            b["model_version"] = "1.0"
+        bodies.append(b)
+    results = [None] * len(bodies)
+
+    def client(k, nclients):
+        with requests.Session() as s:
+            for i in range(k, len(bodies), nclients):
+                r = s.post(INF + "/predict", json=bodies[i])
+                results[i] = (r.status_code, r.json() if is_json(r) else r.text)
+
+    # batches form only when requests wait for a busy dispatcher: a few bursts at most
+    before = db_counts()
+    for _ in range(5):
+        clients = [threading.Thread(target=client, args=(k, 16)) for k in range(16)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        after = db_counts()
+        if after[1] > before[1] and after[2] > before[2]:
+            break
+    check(after[0] > before[0] and after[1] - before[1] >= 2 * (after[0] - before[0]),
+          "concurrent predicts shared database calls", (before, after))
+    check(after[2] > before[2], "a batch with an unknown model was re-run one request at a time",
+          (before, after))
+    expected = sql_predictions([(i, b) for i, b in enumerate(bodies) if b["model_name"] == name])
+    wrong = []
+    for i, b in enumerate(bodies):
+        code, body = results[i]
+        if b["model_name"] != name:
+            want = "Model %s not found" % b["model_name"]
+            if "model_version" in b:
+                want = "Model %s version %s not found" % (b["model_name"], b["model_version"])
+            ok = code == 404 and body == {"detail": want}
+        else:
+            ok = (code == 200 and body.get("customer_id") == b["purchase_data"]["customer_id"]
+                  and body.get("purchase_date") == b["purchase_data"]["purchase_date"]
+                  and body.get("predicted_purchase_amount") == expected.get(i))
+        if not ok:
+            wrong.append((i, results[i], expected.get(i)))
+    check(len(expected) == sum(1 for b in bodies if b["model_name"] == name) and not wrong,
+          "each of %d concurrent predicts got its own answer, as SQL computes it" % len(bodies), wrong[:3])
+
+
 def other_model():
     """A second tiny model whose predictions differ from train_model()'s."""
     import numpy as np
@@ -524,6 +617,7 @@ def main():
         name = test_registry(model)
         cid = test_preprocessing()
         test_inference(name)
+        test_concurrent_predict(name)
         test_registry_changes_reach_inference(model)
         test_metrics_and_logs()
         test_database_down(name, cid)
