@@ -23,6 +23,9 @@ static int	stopping;
 static pthread_t *dispatchers;
 static unsigned ndispatchers;
 
+/* jobs queued or running, and statements run alone: 0 means nothing waits */
+static atomic_int outstanding;
+
 static atomic_ullong count_batches;
 static atomic_ullong count_batched_jobs;
 static atomic_ullong count_fallbacks;
@@ -257,6 +260,7 @@ dispatcher_main(void *arg)
 			run_one(jobs[0]);
 		for (int i = 0; i < n; i++)
 			jobs[i]->complete(jobs[i]);
+		atomic_fetch_sub(&outstanding, n);
 	}
 }
 
@@ -275,9 +279,22 @@ coalesce_start(unsigned nthreads)
 	return 0;
 }
 
+int
+coalesce_run_alone(struct coalesce_job *job)
+{
+	int			none = 0;
+
+	if (!atomic_compare_exchange_strong(&outstanding, &none, 1))
+		return 0;
+	run_one(job);
+	atomic_fetch_sub(&outstanding, 1);
+	return 1;
+}
+
 void
 coalesce_submit(struct coalesce_job *job)
 {
+	atomic_fetch_add(&outstanding, 1);
 	job->next = NULL;
 	pthread_mutex_lock(&queue_lock);
 	if (queue_tail)

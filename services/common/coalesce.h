@@ -7,7 +7,8 @@
  * run them together: one job runs the statement itself; several run its
  * batch form once, over arrays of their parameters.  Under load this turns
  * N round trips, N executor starts and N backend wake-ups into one; with a
- * single client nothing waits for company, a lone job runs at once.
+ * single client nothing waits for company: a lone request even runs on its
+ * own thread (coalesce_run_alone).
  *
  * The batch form of a statement with parameters $1..$n takes $1..$n as text
  * arrays of the jobs' values (SQL NULL elements for NULL values) and returns
@@ -57,6 +58,16 @@ int			coalesce_start(unsigned nthreads);
 
 /* Queues a job; its complete() runs later on a dispatcher thread. */
 void		coalesce_submit(struct coalesce_job *job);
+
+/*
+ * A lone request need not pay for the hand-off to a dispatcher and back
+ * (two thread wake-ups, 70 us of latency at one connection).  When no job
+ * is queued or running, coalesce_run_alone runs the job's statement on the
+ * calling thread, fills its outcome and returns 1 (complete() is not
+ * called; the caller frees the job).  Otherwise it returns 0 at once and
+ * the job should be submitted.
+ */
+int			coalesce_run_alone(struct coalesce_job *job);
 
 /* Runs the jobs still queued, then stops the dispatchers. */
 void		coalesce_stop(void);

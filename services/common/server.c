@@ -560,6 +560,13 @@ request_defer(struct request *req, struct reply *rep, int stmt, int batch_stmt,
 		reply_detail(rep, 500, "Internal Server Error");
 		return -1;
 	}
+	if (coalesce_run_alone(job))
+	{
+		finish(arg, job->failed ? NULL : job->result, job->failed ? &job->err : NULL, rep);
+		free(job->result);
+		free(job);
+		return 0;
+	}
 	job->complete = deferred_complete;
 	job->owner = ctx;
 	ctx->finish = finish;

@@ -75,9 +75,11 @@ int			service_main(const struct service *svc, int argc, char **argv);
  * other connections while the database works, and concurrent requests share
  * one database call.  finish() later builds the reply, on a dispatcher
  * thread, from the value (NULL: SQL NULL) or from err (NULL on success);
- * it must release arg.  batch_stmt is the statement's batch form.
- * Returns 0 when deferred; -1 when out of memory: rep then holds a 500 and
- * finish() is never called.
+ * it must release arg.  batch_stmt is the statement's batch form.  When
+ * nothing else is waiting for the database, the statement runs at once on
+ * the calling thread instead and finish() fills rep before this returns.
+ * Returns 0 when deferred or done; -1 when out of memory: rep then holds a
+ * 500 and finish() is never called.
  */
 typedef void (*defer_finish) (void *arg, const char *value, const struct db_error *err,
 							  struct reply *rep);

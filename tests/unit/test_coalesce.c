@@ -66,10 +66,62 @@ test_job_copies(void)
 		  "more values than a job holds: refused");
 }
 
+static int	completed;
+
+static void
+count_and_free(struct coalesce_job *job)
+{
+	completed++;
+	free(job->result);
+	free(job);
+}
+
+/*
+ * Which thread runs a statement: the caller's when nothing else is waiting,
+ * a dispatcher's otherwise.  No database is reachable here, so a statement
+ * that runs fails with 503; that is enough to see where it ran.
+ */
+static void
+test_who_runs(void)
+{
+	static const struct db_statement stmts[] = {
+		{"one", "SELECT $1::int", 1, 1},
+		{"many", "SELECT x FROM unnest($1::int[]) x", 1, 1},
+	};
+	const char *values[1] = {"7"};
+	struct coalesce_job *alone = coalesce_job_new(0, 1, values, 1);
+	struct coalesce_job *queued = coalesce_job_new(0, 1, values, 1);
+	struct coalesce_job *second = coalesce_job_new(0, 1, values, 1);
+
+	setenv("PGHOST", "/nonexistent-mlpipe-test", 1);
+	setenv("PGCONNECT_TIMEOUT", "1", 1);
+	unsetenv("DATABASE_URL");
+	CHECK(db_init("test_coalesce", stmts, 2) == 0, "db_init");
+	CHECK(alone && queued && second, "jobs made");
+	if (!alone || !queued || !second)
+		return;
+
+	CHECK(coalesce_run_alone(alone) == 1, "nothing waiting: the caller runs its statement");
+	CHECK(alone->failed && alone->err.http_status == 503, "and gets its outcome (database down: 503)");
+	free(alone);
+
+	queued->complete = count_and_free;
+	coalesce_submit(queued);	/* no dispatcher yet: it stays queued */
+	CHECK(coalesce_run_alone(second) == 0, "a job is waiting: the caller must queue too");
+	CHECK(!second->failed && second->result == NULL, "and nothing ran");
+	second->complete = count_and_free;
+	coalesce_submit(second);
+
+	CHECK(coalesce_start(1) == 0, "a dispatcher starts");
+	coalesce_stop();			/* runs what is queued, then stops */
+	CHECK(completed == 2, "the dispatcher answered both queued jobs before stopping");
+}
+
 int
 main(void)
 {
 	test_array_literals();
 	test_job_copies();
+	test_who_runs();
 	return check_summary();
 }
