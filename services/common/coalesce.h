@@ -65,7 +65,9 @@ void		coalesce_submit(struct coalesce_job *job);
  * is queued or running, coalesce_run_alone runs the job's statement on the
  * calling thread, fills its outcome and returns 1 (complete() is not
  * called; the caller frees the job).  Otherwise it returns 0 at once and
- * the job should be submitted.
+ * the job should be submitted.  The caller must know that no other request
+ * is about to submit one: a thread that runs a statement cannot queue the
+ * requests that meanwhile arrive on its other connections.
  */
 int			coalesce_run_alone(struct coalesce_job *job);
 

@@ -253,6 +253,12 @@ conntrack_rearm(struct MHD_Connection *conn)
 	pthread_mutex_unlock(&lock);
 }
 
+unsigned
+conntrack_open(void)
+{
+	return atomic_load(&nopen);
+}
+
 unsigned long
 conntrack_cuts(void)
 {

@@ -40,6 +40,9 @@ void		conntrack_reached(struct MHD_Connection *conn);
 /* The request finished; a keep-alive connection waits for the next headers. */
 void		conntrack_rearm(struct MHD_Connection *conn);
 
+/* Connections open now. */
+unsigned	conntrack_open(void);
+
 /* Connections shut down by the watchdog, refused by the limit (for the log). */
 unsigned long conntrack_cuts(void);
 unsigned long conntrack_refused(void);

@@ -560,7 +560,14 @@ request_defer(struct request *req, struct reply *rep, int stmt, int batch_stmt,
 		reply_detail(rep, 500, "Internal Server Error");
 		return -1;
 	}
-	if (coalesce_run_alone(job))
+	/*
+	 * The only connection of the whole service: run it here.  Only then: a
+	 * thread busy with one statement cannot queue the requests waiting
+	 * unread on its other connections, which would then each run alone
+	 * too (32 connections on one HTTP thread got 4,100 requests/s so,
+	 * instead of 16,500).
+	 */
+	if (conntrack_open() == 1 && coalesce_run_alone(job))
 	{
 		finish(arg, job->failed ? NULL : job->result, job->failed ? &job->err : NULL, rep);
 		free(job->result);
