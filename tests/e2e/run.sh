@@ -96,14 +96,16 @@ if ! psql -XAtq -v ON_ERROR_STOP=1 -f "$top/sql/roles.sql" >>"$logdir/psql.log" 
 	finish
 fi
 
-start_service() {	# name port
-	PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=2 MLPIPE_DISPATCHERS=1 HOST=127.0.0.1 PORT=$2 \
+start_service() {	# name port threads
+	PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=$3 MLPIPE_DISPATCHERS=1 HOST=127.0.0.1 PORT=$2 \
 		"$bin/mlpipe-$1" 2>"$logdir/$1.log" &
 	pids+=($!)
 }
-start_service registry "$reg_port"
-start_service preprocessing "$pre_port"
-start_service inference "$inf_port"
+start_service registry "$reg_port" 2
+start_service preprocessing "$pre_port" 2
+# One HTTP thread: concurrent /predict requests must still be queued and
+# batched, not run one after another on that thread (test_concurrent_predict).
+start_service inference "$inf_port" 1
 
 for port in "$reg_port" "$pre_port" "$inf_port"; do
 	up=0
