@@ -327,9 +327,15 @@ if want http; then
 	[ "$code" = 200 ] || die "POST /predict answered $code: $(cat "$out/http_check.json")"
 	put http_check "$(awk -v a="$httpv" -v b="$sqlv" 'BEGIN {d = a - b; if (d < 0) d = -d; print (d <= 1e-6 * (b < 0 ? -b : b) + 1e-9) ? "same as SQL" : "DIFFERS from SQL"}')"
 
+	# the coalescer's counters: "batches batched-requests"
+	db_counts() {
+		curl -s "http://127.0.0.1:$iport/metrics" |
+			awk '/^mlpipe_db_batches_total / {b = $2} /^mlpipe_db_batched_requests_total / {j = $2} END {print b + 0, j + 0}'
+	}
 	for c in $connections; do
 		t=$((c < 2 ? c : 2))
 		step "http: wrk POST /predict, $c connections, $t threads, ${http_seconds}s"
+		db_before=$(db_counts)
 		BENCH_CUSTOMERS=$ncustomers wrk -t"$t" -c"$c" -d"${http_seconds}s" --latency \
 			-s tests/bench/predict.lua "http://127.0.0.1:$iport/predict" >"$out/wrk-c$c.txt" 2>&1 ||
 			die "wrk failed: $(cat "$out/wrk-c$c.txt")"
@@ -341,7 +347,11 @@ if want http; then
 		non2xx=$(awk -F': *' '/Non-2xx/ {print $2}' "$out/wrk-c$c.txt")
 		put "wrk_c${c}_non2xx" "${non2xx:-0}"
 		put "wrk_c${c}_socket_errors" "$(get socket_errors)"
-		echo "    ${R[wrk_c${c}_rps]} req/s, p50 ${R[wrk_c${c}_p50_ms]} ms, p99 ${R[wrk_c${c}_p99_ms]} ms, non-2xx ${R[wrk_c${c}_non2xx]}, socket errors ${R[wrk_c${c}_socket_errors]}"
+		# statements the dispatchers ran: batches, plus the requests that ran alone
+		read -r b0 j0 <<<"$db_before"
+		read -r b1 j1 <<<"$(db_counts)"
+		put "wrk_c${c}_per_statement" "$(calc "$(get requests) / ($b1 - $b0 + $(get requests) - ($j1 - $j0))" 1)"
+		echo "    ${R[wrk_c${c}_rps]} req/s, p50 ${R[wrk_c${c}_p50_ms]} ms, p99 ${R[wrk_c${c}_p99_ms]} ms, non-2xx ${R[wrk_c${c}_non2xx]}, socket errors ${R[wrk_c${c}_socket_errors]}, ${R[wrk_c${c}_per_statement]} requests per database statement"
 
 		step "http: pgbench, the same prediction as a prepared statement, $c clients, $t threads, ${http_seconds}s"
 		rm -f "$out"/pgbench-c"$c"*
@@ -443,10 +453,10 @@ v() { echo "${R[$1]:--}"; }
 		echo
 		echo "POST /predict on mlpipe-inference (wrk, --latency) vs the same \`mlpipe_predict\` as a prepared statement (pgbench -M prepared), ${http_seconds} s each, random existing customers. Check request: $(v http_check)."
 		echo
-		echo "| connections | HTTP req/s | HTTP p50 ms | HTTP p99 ms | non-2xx | socket errors | pgbench tps | pgbench p50 ms | pgbench p99 ms | HTTP / pgbench |"
-		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		echo "| connections | HTTP req/s | HTTP p50 ms | HTTP p99 ms | non-2xx | socket errors | requests per statement | pgbench tps | pgbench p50 ms | pgbench p99 ms | HTTP / pgbench |"
+		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		for c in $connections; do
-			echo "| $c | $(v wrk_c${c}_rps) | $(v wrk_c${c}_p50_ms) | $(v wrk_c${c}_p99_ms) | $(v wrk_c${c}_non2xx) | $(v wrk_c${c}_socket_errors) | $(v pgb_c${c}_tps) | $(v pgb_c${c}_p50_ms) | $(v pgb_c${c}_p99_ms) | $(v http_ratio_c$c) |"
+			echo "| $c | $(v wrk_c${c}_rps) | $(v wrk_c${c}_p50_ms) | $(v wrk_c${c}_p99_ms) | $(v wrk_c${c}_non2xx) | $(v wrk_c${c}_socket_errors) | $(v wrk_c${c}_per_statement) | $(v pgb_c${c}_tps) | $(v pgb_c${c}_p50_ms) | $(v pgb_c${c}_p99_ms) | $(v http_ratio_c$c) |"
 		done
 		last=${connections##* }
 		echo
