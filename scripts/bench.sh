@@ -22,7 +22,8 @@
 #   BENCH_FEATURE_RUNS=5      runs of each feature query (alternating)
 #   BENCH_PREDICT_RUNS=3      runs of each prediction query (alternating)
 #   BENCH_PREPROCESS_CALLS=10000  calls per mlpipe_preprocess timing loop
-#   BENCH_HTTP_SECONDS=10     duration of each wrk and pgbench run
+#   BENCH_HTTP_SECONDS=6      duration of each wrk and pgbench run
+#   BENCH_HTTP_ROUNDS=3       rounds of (wrk, pgbench) per connection count
 #   BENCH_CONNECTIONS="1 8 32"
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -34,7 +35,8 @@ nrows=${BENCH_ROWS:-1000000}
 feature_runs=${BENCH_FEATURE_RUNS:-5}
 predict_runs=${BENCH_PREDICT_RUNS:-3}
 preprocess_calls=${BENCH_PREPROCESS_CALLS:-10000}
-http_seconds=${BENCH_HTTP_SECONDS:-10}
+http_seconds=${BENCH_HTTP_SECONDS:-6}
+http_rounds=${BENCH_HTTP_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-1 8 32}
 
 out=$top/var/bench
@@ -332,43 +334,63 @@ if want http; then
 		curl -s "http://127.0.0.1:$iport/metrics" |
 			awk '/^mlpipe_db_batches_total / {b = $2} /^mlpipe_db_batched_requests_total / {j = $2} END {print b + 0, j + 0}'
 	}
+	# one round: wrk then pgbench; every number goes to timings.txt, the
+	# table takes the medians over the rounds
+	record() { echo "$1 $2" >>"$out/timings.txt"; }
+	sum_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$out/timings.txt"; }
+	http_round() {	# connections threads round
+		local c=$1 t=$2 r=$3 line non2xx failed b0 j0 b1 j1 n
+		step "http: round $r/$http_rounds, wrk POST /predict, $c connections, $t threads, ${http_seconds}s"
+		read -r b0 j0 <<<"$(db_counts)"
+		BENCH_CUSTOMERS=$ncustomers wrk -t"$t" -c"$c" -d"${http_seconds}s" --latency \
+			-s tests/bench/predict.lua "http://127.0.0.1:$iport/predict" >"$out/wrk-c$c-r$r.txt" 2>&1 ||
+			die "wrk failed: $(cat "$out/wrk-c$c-r$r.txt")"
+		line=$(grep '^BENCH ' "$out/wrk-c$c-r$r.txt") || die "wrk printed no summary: $(cat "$out/wrk-c$c-r$r.txt")"
+		get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $line"; }
+		n=$(get requests)
+		record "wrk_c${c}_rps" "$(calc "$n / ($(get duration_us) / 1e6)" 0)"
+		record "wrk_c${c}_p50_ms" "$(calc "$(get p50_us) / 1000" 2)"
+		record "wrk_c${c}_p99_ms" "$(calc "$(get p99_us) / 1000" 2)"
+		non2xx=$(awk -F': *' '/Non-2xx/ {print $2}' "$out/wrk-c$c-r$r.txt")
+		record "wrk_c${c}_non2xx" "${non2xx:-0}"
+		record "wrk_c${c}_socket_errors" "$(get socket_errors)"
+		# statements the dispatcher ran: batches, plus the requests that ran alone
+		read -r b1 j1 <<<"$(db_counts)"
+		record "wrk_c${c}_per_statement" "$(calc "$n / ($b1 - $b0 + $n - ($j1 - $j0))" 1)"
+		echo "    $(calc "$n / ($(get duration_us) / 1e6)" 0) req/s, p50 $(calc "$(get p50_us) / 1000" 2) ms, p99 $(calc "$(get p99_us) / 1000" 2) ms, non-2xx ${non2xx:-0}, socket errors $(get socket_errors), $(calc "$n / ($b1 - $b0 + $n - ($j1 - $j0))" 1) requests per database statement"
+
+		step "http: round $r/$http_rounds, pgbench, the same prediction as a prepared statement, $c clients, $t threads, ${http_seconds}s"
+		rm -f "$out"/pgbench-c"$c"-r"$r"*
+		pgbench -n -M prepared -c "$c" -j "$t" -T "$http_seconds" -D ncustomers="$ncustomers" \
+			-f tests/bench/predict.pgbench -l --log-prefix="$out/pgbench-c$c-r$r" >"$out/pgbench-c$c-r$r.txt" 2>&1 ||
+			die "pgbench failed: $(tail -5 "$out/pgbench-c$c-r$r.txt")"
+		# per-transaction log: client, transaction, latency in microseconds, ...
+		cat "$out"/pgbench-c"$c"-r"$r".[0-9]* | awk '{print $3}' | sort -n >"$out/pgbench-c$c-r$r.latencies"
+		pct() { awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f", v[i] / 1000}' "$out/pgbench-c$c-r$r.latencies"; }
+		record "pgb_c${c}_tps" "$(awk '/^tps = / {printf "%.0f", $3}' "$out/pgbench-c$c-r$r.txt")"
+		record "pgb_c${c}_p50_ms" "$(pct 50)"
+		record "pgb_c${c}_p99_ms" "$(pct 99)"
+		failed=$(awk -F': *' '/number of failed transactions/ {split($2, a, " "); print a[1]}' "$out/pgbench-c$c-r$r.txt")
+		record "pgb_c${c}_failed" "${failed:-0}"
+		rm -f "$out"/pgbench-c"$c"-r"$r".[0-9]*
+		echo "    $(awk '/^tps = / {printf "%.0f", $3}' "$out/pgbench-c$c-r$r.txt") tps, p50 $(pct 50) ms, p99 $(pct 99) ms, failed ${failed:-0}"
+	}
 	for c in $connections; do
 		t=$((c < 2 ? c : 2))
-		step "http: wrk POST /predict, $c connections, $t threads, ${http_seconds}s"
-		db_before=$(db_counts)
-		BENCH_CUSTOMERS=$ncustomers wrk -t"$t" -c"$c" -d"${http_seconds}s" --latency \
-			-s tests/bench/predict.lua "http://127.0.0.1:$iport/predict" >"$out/wrk-c$c.txt" 2>&1 ||
-			die "wrk failed: $(cat "$out/wrk-c$c.txt")"
-		line=$(grep '^BENCH ' "$out/wrk-c$c.txt") || die "wrk printed no summary: $(cat "$out/wrk-c$c.txt")"
-		get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $line"; }
-		put "wrk_c${c}_rps" "$(calc "$(get requests) / ($(get duration_us) / 1e6)" 0)"
-		put "wrk_c${c}_p50_ms" "$(calc "$(get p50_us) / 1000" 2)"
-		put "wrk_c${c}_p99_ms" "$(calc "$(get p99_us) / 1000" 2)"
-		non2xx=$(awk -F': *' '/Non-2xx/ {print $2}' "$out/wrk-c$c.txt")
-		put "wrk_c${c}_non2xx" "${non2xx:-0}"
-		put "wrk_c${c}_socket_errors" "$(get socket_errors)"
-		# statements the dispatchers ran: batches, plus the requests that ran alone
-		read -r b0 j0 <<<"$db_before"
-		read -r b1 j1 <<<"$(db_counts)"
-		put "wrk_c${c}_per_statement" "$(calc "$(get requests) / ($b1 - $b0 + $(get requests) - ($j1 - $j0))" 1)"
-		echo "    ${R[wrk_c${c}_rps]} req/s, p50 ${R[wrk_c${c}_p50_ms]} ms, p99 ${R[wrk_c${c}_p99_ms]} ms, non-2xx ${R[wrk_c${c}_non2xx]}, socket errors ${R[wrk_c${c}_socket_errors]}, ${R[wrk_c${c}_per_statement]} requests per database statement"
-
-		step "http: pgbench, the same prediction as a prepared statement, $c clients, $t threads, ${http_seconds}s"
-		rm -f "$out"/pgbench-c"$c"*
-		pgbench -n -M prepared -c "$c" -j "$t" -T "$http_seconds" -D ncustomers="$ncustomers" \
-			-f tests/bench/predict.pgbench -l --log-prefix="$out/pgbench-c$c" >"$out/pgbench-c$c.txt" 2>&1 ||
-			die "pgbench failed: $(tail -5 "$out/pgbench-c$c.txt")"
-		# per-transaction log: client, transaction, latency in microseconds, ...
-		cat "$out"/pgbench-c"$c".* | awk '{print $3}' | sort -n >"$out/pgbench-c$c.latencies"
-		pct() { awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f", v[i] / 1000}' "$out/pgbench-c$c.latencies"; }
-		put "pgb_c${c}_tps" "$(awk '/^tps = / {printf "%.0f", $3}' "$out/pgbench-c$c.txt")"
-		put "pgb_c${c}_p50_ms" "$(pct 50)"
-		put "pgb_c${c}_p99_ms" "$(pct 99)"
-		failed=$(awk -F': *' '/number of failed transactions/ {split($2, a, " "); print a[1]}' "$out/pgbench-c$c.txt")
-		put "pgb_c${c}_failed" "${failed:-0}"
-		rm -f "$out"/pgbench-c"$c".[0-9]*
-		echo "    ${R[pgb_c${c}_tps]} tps, p50 ${R[pgb_c${c}_p50_ms]} ms, p99 ${R[pgb_c${c}_p99_ms]} ms, failed ${R[pgb_c${c}_failed]}"
+		for r in $(seq 1 "$http_rounds"); do
+			http_round "$c" "$t" "$r"
+		done
+		for k in wrk_c${c}_rps:0 wrk_c${c}_p50_ms:2 wrk_c${c}_p99_ms:2 wrk_c${c}_per_statement:1 \
+			pgb_c${c}_tps:0 pgb_c${c}_p50_ms:2 pgb_c${c}_p99_ms:2; do
+			put "${k%:*}" "$(calc "$(median_of "${k%:*}")" "${k#*:}")"
+		done
+		for k in wrk_c${c}_non2xx wrk_c${c}_socket_errors pgb_c${c}_failed; do
+			put "$k" "$(sum_of "$k")"
+		done
 		put "http_ratio_c$c" "$(calc "${R[wrk_c${c}_rps]} / ${R[pgb_c${c}_tps]}")"
+		put "http_rounds_c$c" "$(paste -d/ <(awk -v k="wrk_c${c}_rps" '$1 == k {print $2}' "$out/timings.txt") \
+			<(awk -v k="pgb_c${c}_tps" '$1 == k {print $2}' "$out/timings.txt") | tr '\n' ' ')"
+		echo "    medians of $http_rounds rounds: ${R[wrk_c${c}_rps]} req/s against ${R[pgb_c${c}_tps]} tps, ratio ${R[http_ratio_c$c]}"
 	done
 	# Where a call's time goes, inside the server: PERFORM runs each
 	# statement as a new query, as every request of the service is, so
@@ -451,13 +473,15 @@ v() { echo "${R[$1]:--}"; }
 		echo
 		echo "## 3. HTTP (issue 5)"
 		echo
-		echo "POST /predict on mlpipe-inference (wrk, --latency) vs the same \`mlpipe_predict\` as a prepared statement (pgbench -M prepared), ${http_seconds} s each, random existing customers. Check request: $(v http_check)."
+		echo "POST /predict on mlpipe-inference (wrk, --latency) vs the same \`mlpipe_predict\` as a prepared statement (pgbench -M prepared), random existing customers: $http_rounds rounds of wrk then pgbench, ${http_seconds} s each, medians (errors: totals). Check request: $(v http_check)."
 		echo
 		echo "| connections | HTTP req/s | HTTP p50 ms | HTTP p99 ms | non-2xx | socket errors | requests per statement | pgbench tps | pgbench p50 ms | pgbench p99 ms | HTTP / pgbench |"
 		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		for c in $connections; do
 			echo "| $c | $(v wrk_c${c}_rps) | $(v wrk_c${c}_p50_ms) | $(v wrk_c${c}_p99_ms) | $(v wrk_c${c}_non2xx) | $(v wrk_c${c}_socket_errors) | $(v wrk_c${c}_per_statement) | $(v pgb_c${c}_tps) | $(v pgb_c${c}_p50_ms) | $(v pgb_c${c}_p99_ms) | $(v http_ratio_c$c) |"
 		done
+		echo
+		echo "Each round, req/s / tps: $(for c in $connections; do printf '%s connections: %s; ' "$c" "$(v http_rounds_c$c)"; done)"
 		last=${connections##* }
 		echo
 		echo "Goals at $last connections: ≥ 60 % of pgbench ($(v http_ratio_c$last): $(verdict "${R[http_ratio_c$last]:-}" ">=" 0.6)), ≥ 5,000 req/s ($(verdict "${R[wrk_c${last}_rps]:-}" ">=" 5000)), p99 < 20 ms ($(verdict "${R[wrk_c${last}_p99_ms]:-}" "<" 20)), no errors ($(verdict "$(( ${R[wrk_c${last}_non2xx]:-1} + ${R[wrk_c${last}_socket_errors]:-1} ))" "<=" 0))."
