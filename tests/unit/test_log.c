@@ -50,6 +50,30 @@ test_plain(void)
 	json_decref(j);
 }
 
+/* The seconds are cached per thread: a new second, or an old one, must show. */
+static void
+test_times(void)
+{
+	static const struct timespec later = {1709244001, 5000000};	/* 22:00:01.005 */
+	static const struct timespec earlier = {1709243999, 999999999};	/* 21:59:59.999 */
+	char		buf[LOG_LINE_MAX];
+	size_t		len;
+	json_t	   *j;
+	json_error_t err;
+
+	len = log_format_request(buf, &later, "s", "GET", "/", 200, 0.0004);
+	j = json_loadb(buf, len, 0, &err);
+	CHECK(field_is(j, "ts", "2024-02-29T22:00:01.005Z"), "the next second, milliseconds zero-padded");
+	CHECK(json_is_number(json_object_get(j, "duration_ms")) &&
+		  json_number_value(json_object_get(j, "duration_ms")) == 0.0, "0.4 us rounds to 0.000 ms");
+	json_decref(j);
+	len = log_format_request(buf, &earlier, "s", "GET", "/", 200, 12345.6789);
+	j = json_loadb(buf, len, 0, &err);
+	CHECK(field_is(j, "ts", "2024-02-29T21:59:59.999Z"), "an earlier second after a later one");
+	CHECK(json_number_value(json_object_get(j, "duration_ms")) == 12345.679, "milliseconds to the microsecond");
+	json_decref(j);
+}
+
 static void
 test_hostile_bytes(void)
 {
@@ -100,6 +124,7 @@ int
 main(void)
 {
 	test_plain();
+	test_times();
 	test_hostile_bytes();
 	test_long_path();
 	return check_summary();
