@@ -8,6 +8,7 @@
  * round trip, mlpipe_predict over arrays of their parameters.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "service.h"
 #include "validate.h"
@@ -58,6 +59,54 @@ prediction(json_t *purchase, json_t *value)
 					 json_is_number(value) ? json_real(json_number_value(value)) : json_null());
 }
 
+/*
+ * The reply of prediction() written directly, with the amount as
+ * PostgreSQL's own text of the float8: the shortest digits that read back
+ * exactly.  jansson would build an object and print 17 digits through
+ * printf, about 6 % of a /predict's CPU.  Returns 0, rep untouched, when
+ * value is not a finite number (the slow path answers) or does not fit.
+ */
+static int
+reply_prediction_text(struct reply *rep, json_t *purchase, const char *value)
+{
+	char		buf[512];
+	size_t		n = 0;
+	size_t		k;
+	const char *keys[2] = {"{\"customer_id\":", ",\"purchase_date\":"};
+	json_t	   *echo[2] = {json_object_get(purchase, "customer_id"),
+	json_object_get(purchase, "purchase_date")};
+	int			integral = 1;
+
+	/* float8out's forms: digits, '-', '.', 'e', or NaN / Infinity */
+	if (value[0] != '-' && (value[0] < '0' || value[0] > '9'))
+		return 0;
+	for (const char *c = value + 1; *c; c++)
+	{
+		if (*c == 'I' || *c == 'N')
+			return 0;
+		if (*c == '.' || *c == 'e')
+			integral = 0;
+	}
+	for (int i = 0; i < 2; i++)
+	{
+		n += strlen(strcpy(buf + n, keys[i]));
+		k = json_dumpb(echo[i], buf + n, sizeof(buf) - n, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (k == 0 || k >= sizeof(buf) - n)
+			return 0;
+		n += k;
+	}
+	/* the key, the value, ".0" so that clients still read a float, "}" */
+	if (n + strlen(value) + 40 > sizeof(buf))
+		return 0;
+	n += strlen(strcpy(buf + n, ",\"predicted_purchase_amount\":"));
+	n += strlen(strcpy(buf + n, value));
+	if (integral)
+		n += strlen(strcpy(buf + n, ".0"));
+	buf[n++] = '}';
+	reply_bytes(rep, 200, buf, n);
+	return 1;
+}
+
 /* A /predict waiting for the database: the body keeps the request's strings alive. */
 struct pending_predict
 {
@@ -75,7 +124,7 @@ finish_predict(void *arg, const char *value, const struct db_error *err, struct 
 		reply_model_error(rep, err, &pp->pr.model);
 	else if (value == NULL)
 		reply_detail(rep, 500, "Internal Server Error");
-	else
+	else if (!reply_prediction_text(rep, pp->pr.purchase, value))
 	{
 		v = json_real(strtod(value, NULL));
 		reply_json(rep, 200, prediction(pp->pr.purchase, v));
