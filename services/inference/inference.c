@@ -66,15 +66,27 @@ prediction(json_t *purchase, json_t *value)
  * printf, about 6 % of a /predict's CPU.  Returns 0, rep untouched, when
  * value is not a finite number (the slow path answers) or does not fit.
  */
+/* Appends s to buf (size bytes, *n used); 0 when it does not fit. */
+static int
+append(char *buf, size_t size, size_t *n, const char *s, size_t len)
+{
+	if (len >= size - *n)
+		return 0;
+	memcpy(buf + *n, s, len);
+	*n += len;
+	return 1;
+}
+
 static int
 reply_prediction_text(struct reply *rep, json_t *purchase, const char *value)
 {
+	static const char *const keys[2] = {"{\"customer_id\":", ",\"purchase_date\":"};
+	static const char amount_key[] = ",\"predicted_purchase_amount\":";
+	json_t	   *echo[2] = {json_object_get(purchase, "customer_id"),
+	json_object_get(purchase, "purchase_date")};
 	char		buf[512];
 	size_t		n = 0;
 	size_t		k;
-	const char *keys[2] = {"{\"customer_id\":", ",\"purchase_date\":"};
-	json_t	   *echo[2] = {json_object_get(purchase, "customer_id"),
-	json_object_get(purchase, "purchase_date")};
 	int			integral = 1;
 
 	/* float8out's forms: digits, '-', '.', 'e', or NaN / Infinity */
@@ -89,20 +101,19 @@ reply_prediction_text(struct reply *rep, json_t *purchase, const char *value)
 	}
 	for (int i = 0; i < 2; i++)
 	{
-		n += strlen(strcpy(buf + n, keys[i]));
+		if (!append(buf, sizeof(buf), &n, keys[i], strlen(keys[i])))
+			return 0;
 		k = json_dumpb(echo[i], buf + n, sizeof(buf) - n, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (k == 0 || k >= sizeof(buf) - n)
 			return 0;
 		n += k;
 	}
-	/* the key, the value, ".0" so that clients still read a float, "}" */
-	if (n + strlen(value) + 40 > sizeof(buf))
+	/* ".0" after an integral value, so that clients still read a float */
+	if (!append(buf, sizeof(buf), &n, amount_key, sizeof(amount_key) - 1) ||
+		!append(buf, sizeof(buf), &n, value, strlen(value)) ||
+		(integral && !append(buf, sizeof(buf), &n, ".0", 2)) ||
+		!append(buf, sizeof(buf), &n, "}", 1))
 		return 0;
-	n += strlen(strcpy(buf + n, ",\"predicted_purchase_amount\":"));
-	n += strlen(strcpy(buf + n, value));
-	if (integral)
-		n += strlen(strcpy(buf + n, ".0"));
-	buf[n++] = '}';
 	reply_bytes(rep, 200, buf, n);
 	return 1;
 }
