@@ -113,13 +113,13 @@ job_fail(struct coalesce_job *job, const struct db_error *err)
 	job->err = *err;
 }
 
-/* Takes the value of row `row` of res into job. */
+/* Takes the value in (row, col) of res into job. */
 static void
-job_take(struct coalesce_job *job, PGresult *res, int row)
+job_take(struct coalesce_job *job, PGresult *res, int row, int col)
 {
-	if (PQgetisnull(res, row, 0))
+	if (PQgetisnull(res, row, col))
 		return;
-	job->result = strdup(PQgetvalue(res, row, 0));
+	job->result = strdup(PQgetvalue(res, row, col));
 	if (job->result == NULL)
 	{
 		struct db_error oom = {.http_status = 500, .message = "out of memory"};
@@ -140,7 +140,7 @@ run_one(struct coalesce_job *job)
 		return;
 	}
 	if (PQntuples(res) == 1 && PQnfields(res) >= 1)
-		job_take(job, res, 0);
+		job_take(job, res, 0, 0);
 	else
 	{
 		struct db_error bad = {.http_status = 500, .message = "statement returned no row"};
@@ -148,6 +148,31 @@ run_one(struct coalesce_job *job)
 		job_fail(job, &bad);
 	}
 	PQclear(res);
+}
+
+/*
+ * Does res hold exactly one (ordinality, value) row for each of n jobs?
+ * The rows may come in any order: no ORDER BY, no sort, and no reliance on
+ * the order a plan happens to produce.
+ */
+static int
+rows_match_jobs(const PGresult *res, int n)
+{
+	unsigned char seen[COALESCE_MAX_BATCH] = {0};
+
+	if (PQntuples(res) != n || PQnfields(res) != 2)
+		return 0;
+	for (int r = 0; r < n; r++)
+	{
+		const char *v = PQgetvalue(res, r, 0);
+		char	   *end;
+		long		k = strtol(v, &end, 10);
+
+		if (PQgetisnull(res, r, 0) || end == v || *end != '\0' || k < 1 || k > n || seen[k - 1])
+			return 0;
+		seen[k - 1] = 1;
+	}
+	return 1;
 }
 
 /*
@@ -184,10 +209,10 @@ run_batch(struct coalesce_job **jobs, int n)
 		}
 		goto out;
 	}
-	if (PQntuples(res) != n || PQnfields(res) < 1)
+	if (!rows_match_jobs(res, n))
 		goto out;
-	for (int i = 0; i < n; i++)
-		job_take(jobs[i], res, i);
+	for (int r = 0; r < n; r++)
+		job_take(jobs[atoi(PQgetvalue(res, r, 0)) - 1], res, r, 1);
 	done = 1;
 	atomic_fetch_add(&count_batches, 1);
 	atomic_fetch_add(&count_batched_jobs, (unsigned long long) n);

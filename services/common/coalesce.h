@@ -12,9 +12,10 @@
  *
  * The batch form of a statement with parameters $1..$n takes $1..$n as text
  * arrays of the jobs' values (SQL NULL elements for NULL values) and returns
- * one row per element in the order of the arrays, e.g.
- *     SELECT f(a, b) FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY
- *         AS u(a, b, n) ORDER BY n
+ * one row (k, value) per element, k its 1-based position in the arrays, in
+ * any order, e.g.
+ *     SELECT k, f(a, b) FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY
+ *         AS u(a, b, k)
  * When the batch fails with anything but a lost database, its jobs run one
  * by one so that each gets its own answer (a bad value fails only its job).
  */

@@ -28,10 +28,10 @@ static const struct db_statement statements[] = {
 	8, 1},
 	/* ST_PREDICT's batch form, for concurrent requests (coalesce.h) */
 	[ST_PREDICT_MANY] = {"predict_many",
-		"SELECT mlpipe_predict(m, v, c, d, a, i, g, s) "
+		"SELECT n, mlpipe_predict(m, v, c, d, a, i, g, s) "
 		"FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], "
 		"$5::float8[], $6::float8[], $7::integer[], $8::text[]) "
-		"WITH ORDINALITY AS u(m, v, c, d, a, i, g, s, n) ORDER BY n",
+		"WITH ORDINALITY AS u(m, v, c, d, a, i, g, s, n)",
 	8, 1},
 	[ST_BATCH] = {"predict_batch",
 	"SELECT mlpipe_predict_batch($1::text, $2::text, $3::jsonb)::text", 3, 1},
