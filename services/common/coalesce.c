@@ -6,11 +6,14 @@
  * pile up and batches form.  A dispatcher takes up to COALESCE_MAX_BATCH
  * jobs of the head job's statement and runs them with the queue unlocked.
  * Each dispatcher is an ordinary thread for db.c, so it owns a connection.
+ * A standby dispatcher (standby_main) steps in only for jobs that have
+ * waited too long.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coalesce.h"
 
@@ -23,12 +26,19 @@ static int	stopping;
 static pthread_t *dispatchers;
 static unsigned ndispatchers;
 
+#define STANDBY_WAIT_MS 20
+static pthread_cond_t standby_wake;	/* monotonic clock: coalesce_start */
+static pthread_t standby;
+static int	standby_started;
+static int	standby_idle;		/* waiting for the queue to fill; queue_lock */
+
 /* jobs queued or running, and statements run alone: 0 means nothing waits */
 static atomic_int outstanding;
 
 static atomic_ullong count_batches;
 static atomic_ullong count_batched_jobs;
 static atomic_ullong count_fallbacks;
+static atomic_ullong count_standby_batches;
 
 struct coalesce_job *
 coalesce_job_new(int stmt, int batch_stmt, const char *const *values, int nvalues)
@@ -254,6 +264,23 @@ take_jobs(struct coalesce_job **jobs, int max)
 	return n;
 }
 
+/* Runs jobs[0..n), taken off the queue, and hands each its outcome. */
+static void
+run_jobs(struct coalesce_job **jobs, int n)
+{
+	if (n > 1 && !run_batch(jobs, n))
+	{
+		atomic_fetch_add(&count_fallbacks, 1);
+		for (int i = 0; i < n; i++)
+			run_one(jobs[i]);
+	}
+	else if (n == 1)
+		run_one(jobs[0]);
+	for (int i = 0; i < n; i++)
+		jobs[i]->complete(jobs[i]);
+	atomic_fetch_sub(&outstanding, n);
+}
+
 static void *
 dispatcher_main(void *arg)
 {
@@ -274,24 +301,78 @@ dispatcher_main(void *arg)
 		}
 		n = take_jobs(jobs, COALESCE_MAX_BATCH);
 		pthread_mutex_unlock(&queue_lock);
-
-		if (n > 1 && !run_batch(jobs, n))
-		{
-			atomic_fetch_add(&count_fallbacks, 1);
-			for (int i = 0; i < n; i++)
-				run_one(jobs[i]);
-		}
-		else if (n == 1)
-			run_one(jobs[0]);
-		for (int i = 0; i < n; i++)
-			jobs[i]->complete(jobs[i]);
-		atomic_fetch_sub(&outstanding, n);
+		run_jobs(jobs, n);
 	}
+}
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * The standby: it takes jobs only when the head of the queue has waited
+ * STANDBY_WAIT_MS, that is when every dispatcher is held up by a slow
+ * statement (a customer with an enormous history, the first load of a big
+ * model, a lock) or cannot keep up.  Taking ordinary batches would only
+ * split them.  While the queue is empty it sleeps until a job arrives,
+ * then until that job is STANDBY_WAIT_MS old: an idle service never wakes.
+ */
+static void *
+standby_main(void *arg)
+{
+	struct coalesce_job *jobs[COALESCE_MAX_BATCH];
+
+	(void) arg;
+	pthread_mutex_lock(&queue_lock);
+	for (;;)
+	{
+		long long	due;
+		struct timespec deadline;
+		int			n;
+
+		if (queue_head == NULL)
+		{
+			if (stopping)
+				break;
+			standby_idle = 1;
+			pthread_cond_wait(&standby_wake, &queue_lock);
+			standby_idle = 0;
+			continue;
+		}
+		due = queue_head->queued_ns + STANDBY_WAIT_MS * 1000000LL;
+		if (!stopping && now_ns() < due)
+		{
+			deadline.tv_sec = due / 1000000000LL;
+			deadline.tv_nsec = due % 1000000000LL;
+			pthread_cond_timedwait(&standby_wake, &queue_lock, &deadline);
+			continue;
+		}
+		n = take_jobs(jobs, COALESCE_MAX_BATCH);
+		atomic_fetch_add(&count_standby_batches, 1);
+		pthread_mutex_unlock(&queue_lock);
+		run_jobs(jobs, n);
+		pthread_mutex_lock(&queue_lock);
+	}
+	pthread_mutex_unlock(&queue_lock);
+	return NULL;
 }
 
 int
 coalesce_start(unsigned nthreads)
 {
+	pthread_condattr_t attr;
+
+	/* the standby's deadlines are on the monotonic clock */
+	if (pthread_condattr_init(&attr) != 0 ||
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+		pthread_cond_init(&standby_wake, &attr) != 0)
+		return -1;
+	pthread_condattr_destroy(&attr);
 	dispatchers = calloc(nthreads, sizeof(*dispatchers));
 	if (dispatchers == NULL)
 		return -1;
@@ -301,6 +382,12 @@ coalesce_start(unsigned nthreads)
 			coalesce_stop();
 			return -1;
 		}
+	if (pthread_create(&standby, NULL, standby_main, NULL) != 0)
+	{
+		coalesce_stop();
+		return -1;
+	}
+	standby_started = 1;
 	return 0;
 }
 
@@ -321,11 +408,17 @@ coalesce_submit(struct coalesce_job *job)
 {
 	atomic_fetch_add(&outstanding, 1);
 	job->next = NULL;
+	job->queued_ns = now_ns();
 	pthread_mutex_lock(&queue_lock);
 	if (queue_tail)
 		queue_tail->next = job;
 	else
+	{
 		queue_head = job;
+		/* at most once per STANDBY_WAIT_MS: it stays awake while jobs wait */
+		if (standby_idle)
+			pthread_cond_signal(&standby_wake);
+	}
 	queue_tail = job;
 	pthread_cond_signal(&queue_nonempty);
 	pthread_mutex_unlock(&queue_lock);
@@ -337,9 +430,13 @@ coalesce_stop(void)
 	pthread_mutex_lock(&queue_lock);
 	stopping = 1;
 	pthread_cond_broadcast(&queue_nonempty);
+	pthread_cond_broadcast(&standby_wake);
 	pthread_mutex_unlock(&queue_lock);
 	for (unsigned i = 0; i < ndispatchers; i++)
 		pthread_join(dispatchers[i], NULL);
+	if (standby_started)
+		pthread_join(standby, NULL);
+	standby_started = 0;
 	free(dispatchers);
 	dispatchers = NULL;
 	ndispatchers = 0;
@@ -351,4 +448,5 @@ coalesce_counts(struct coalesce_counts *out)
 	out->batches = atomic_load(&count_batches);
 	out->batched_jobs = atomic_load(&count_batched_jobs);
 	out->fallbacks = atomic_load(&count_fallbacks);
+	out->standby = atomic_load(&count_standby_batches);
 }

@@ -42,6 +42,8 @@ struct coalesce_job
 	struct db_error err;		/* when failed */
 	char	   *result;			/* malloc'd text of the only value; NULL: SQL NULL */
 
+	long long	queued_ns;		/* CLOCK_MONOTONIC, set by coalesce_submit */
+
 	/* called once on a dispatcher thread; owns the job from then on */
 	void		(*complete) (struct coalesce_job *job);
 	void	   *owner;
@@ -54,7 +56,11 @@ struct coalesce_job
 struct coalesce_job *coalesce_job_new(int stmt, int batch_stmt,
 									  const char *const *values, int nvalues);
 
-/* Starts nthreads dispatchers; 0 on success. */
+/*
+ * Starts nthreads dispatchers and the standby, a dispatcher that takes only
+ * jobs that have waited 20 ms (the others are all stuck on slow statements,
+ * or overrun); 0 on success.
+ */
 int			coalesce_start(unsigned nthreads);
 
 /* Queues a job; its complete() runs later on a dispatcher thread. */
@@ -81,6 +87,7 @@ struct coalesce_counts
 	unsigned long long batches;	/* batch statements that answered their jobs */
 	unsigned long long batched_jobs;	/* jobs answered by them */
 	unsigned long long fallbacks;	/* batches whose jobs ran one by one instead */
+	unsigned long long standby;	/* times the standby took jobs that had waited */
 };
 
 void		coalesce_counts(struct coalesce_counts *out);

@@ -177,8 +177,11 @@ metrics_render(size_t *len)
 			   "mlpipe_db_batched_requests_total %llu\n"
 			   "# HELP mlpipe_db_batch_fallbacks_total Batches that failed and ran one request at a time instead.\n"
 			   "# TYPE mlpipe_db_batch_fallbacks_total counter\n"
-			   "mlpipe_db_batch_fallbacks_total %llu\n",
-			   db.batches, db.batched_jobs, db.fallbacks);
+			   "mlpipe_db_batch_fallbacks_total %llu\n"
+			   "# HELP mlpipe_db_standby_takeovers_total Times the standby dispatcher ran requests that had waited 20 ms.\n"
+			   "# TYPE mlpipe_db_standby_takeovers_total counter\n"
+			   "mlpipe_db_standby_takeovers_total %llu\n",
+			   db.batches, db.batched_jobs, db.fallbacks, db.standby);
 	if (b.failed)
 	{
 		free(b.data);

@@ -644,7 +644,8 @@ usage(FILE *out)
 			"  MLPIPE_DISPATCHERS  threads that run deferred statements (POST /predict),\n"
 			"                      each with its own database connection; concurrent\n"
 			"                      requests waiting for one share a statement\n"
-			"                      (default: one per two cores, at least 1)\n"
+			"                      (default: one per two cores, at least 1); a standby\n"
+			"                      thread takes requests that have waited 20 ms\n"
 			"  MLPIPE_MAX_CONNECTIONS  open connections at most (default %u, 1..1000000);\n"
 			"                      beyond it new connections are closed at once\n"
 			"  MLPIPE_MAX_CONNECTIONS_PER_IP  open connections from one client address\n"
@@ -876,8 +877,8 @@ service_main(const struct service *service, int argc, char **argv)
 	conntrack_stop();
 	coalesce_counts(&counts);
 	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d,\"header_deadline_cuts\":%lu,\"refused_over_limit\":%lu,"
-			"\"db_batches\":%llu,\"db_batched_requests\":%llu,\"db_batch_fallbacks\":%llu}\n",
+			"\"db_batches\":%llu,\"db_batched_requests\":%llu,\"db_batch_fallbacks\":%llu,\"db_standby_takeovers\":%llu}\n",
 			svc->name, sig, conntrack_cuts(), conntrack_refused(), counts.batches,
-			counts.batched_jobs, counts.fallbacks);
+			counts.batched_jobs, counts.fallbacks, counts.standby);
 	return 0;
 }

@@ -466,6 +466,56 @@ def test_concurrent_predict(name):
           "each of %d concurrent predicts got its own answer, as SQL computes it" % len(bodies), wrong[:3])
 
 
+def test_slow_prediction(name):
+    """A very slow prediction (a customer with 400,000 purchases, about a
+    third of a second) must not hold up the others queued behind it: the
+    standby dispatcher takes requests that have waited 20 ms."""
+    import threading
+    import time
+    slow_cid = 7000000 + os.getpid() % 100000
+    out = sh("psql -XAtq -v ON_ERROR_STOP=1 -c \"INSERT INTO mlpipe.purchases (customer_id, purchase_date, "
+             "purchase_amount, annual_income, age, gender) SELECT %d, timestamptz '1980-01-01' + i * interval "
+             "'1 hour', 10, 50000, 40, 'Male' FROM generate_series(1, 400000) i\"" % slow_cid)
+    check(out.returncode == 0, "a customer with 400,000 purchases", out.stdout)
+    try:
+        sessions = [requests.Session() for _ in range(4)]
+        # keep-alive connections open first: with one connection only, the
+        # slow request would run on the HTTP thread itself (run-alone path)
+        for s in sessions:
+            s.post(INF + "/predict", json={"model_name": name, "purchase_data": purchase(1)})
+        before = requests.get(INF + "/metrics").text
+        done = {}
+
+        def post(key, s, cid):
+            r = s.post(INF + "/predict", json={"model_name": name, "purchase_data": purchase(cid)})
+            done[key] = (time.monotonic(), r.status_code)
+
+        slow = threading.Thread(target=post, args=("slow", sessions[0], slow_cid))
+        slow.start()
+        time.sleep(0.05)		# the dispatcher is now busy with it
+        fast = [threading.Thread(target=post, args=(k, sessions[k], k)) for k in (1, 2, 3)]
+        for t in fast:
+            t.start()
+        for t in fast + [slow]:
+            t.join()
+        after = requests.get(INF + "/metrics").text
+
+        def takeovers(text):
+            for line in text.splitlines():
+                if line.startswith("mlpipe_db_standby_takeovers_total "):
+                    return int(line.split()[1])
+            return -1
+        check(all(done[k][1] == 200 for k in ("slow", 1, 2, 3)), "slow and fast predictions answered", done)
+        check(all(done[k][0] < done["slow"][0] for k in (1, 2, 3)),
+              "requests queued behind a slow prediction were answered before it", done)
+        check(takeovers(after) > takeovers(before) >= 0, "by the standby dispatcher",
+              (takeovers(before), takeovers(after)))
+        for s in sessions:
+            s.close()
+    finally:
+        sh("psql -XAtq -c 'DELETE FROM mlpipe.purchases WHERE customer_id = %d'" % slow_cid)
+
+
 def other_model():
     """A second tiny model whose predictions differ from train_model()'s."""
     import numpy as np
@@ -618,6 +668,7 @@ def main():
         cid = test_preprocessing()
         test_inference(name)
         test_concurrent_predict(name)
+        test_slow_prediction(name)
         test_registry_changes_reach_inference(model)
         test_metrics_and_logs()
         test_database_down(name, cid)
