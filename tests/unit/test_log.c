@@ -13,18 +13,25 @@
 
 static const struct timespec when = {1709244000, 123456789};	/* 2024-02-29T22:00:00.123Z */
 
-/* Formats a line and parses it back; NULL when it is not one JSON object + newline. */
+/* Formats a line at t and parses it back; NULL when it is not one JSON object + newline. */
 static json_t *
-line_for(const char *method, const char *path, unsigned status, double ms, size_t *len)
+line_at(const struct timespec *t, const char *method, const char *path, unsigned status,
+		double ms, size_t *len)
 {
 	char		buf[LOG_LINE_MAX + 1];
 	json_error_t err;
 
 	memset(buf, 'x', sizeof(buf));
-	*len = log_format_request(buf, &when, "inference", method, path, status, ms);
+	*len = log_format_request(buf, t, "inference", method, path, status, ms);
 	if (*len == 0 || *len > LOG_LINE_MAX || buf[*len - 1] != '\n' || memchr(buf, '\n', *len - 1))
 		return NULL;
 	return json_loadb(buf, *len, 0, &err);
+}
+
+static json_t *
+line_for(const char *method, const char *path, unsigned status, double ms, size_t *len)
+{
+	return line_at(&when, method, path, status, ms, len);
 }
 
 static int
@@ -56,19 +63,15 @@ test_times(void)
 {
 	static const struct timespec later = {1709244001, 5000000};	/* 22:00:01.005 */
 	static const struct timespec earlier = {1709243999, 999999999};	/* 21:59:59.999 */
-	char		buf[LOG_LINE_MAX];
 	size_t		len;
 	json_t	   *j;
-	json_error_t err;
 
-	len = log_format_request(buf, &later, "s", "GET", "/", 200, 0.0004);
-	j = json_loadb(buf, len, 0, &err);
+	j = line_at(&later, "GET", "/", 200, 0.0004, &len);
 	CHECK(field_is(j, "ts", "2024-02-29T22:00:01.005Z"), "the next second, milliseconds zero-padded");
 	CHECK(json_is_number(json_object_get(j, "duration_ms")) &&
 		  json_number_value(json_object_get(j, "duration_ms")) == 0.0, "0.4 us rounds to 0.000 ms");
 	json_decref(j);
-	len = log_format_request(buf, &earlier, "s", "GET", "/", 200, 12345.6789);
-	j = json_loadb(buf, len, 0, &err);
+	j = line_at(&earlier, "GET", "/", 200, 12345.6789, &len);
 	CHECK(field_is(j, "ts", "2024-02-29T21:59:59.999Z"), "an earlier second after a later one");
 	CHECK(json_number_value(json_object_get(j, "duration_ms")) == 12345.679, "milliseconds to the microsecond");
 	json_decref(j);
