@@ -534,16 +534,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	return send_reply(conn, ctx, &rep);
 }
 
+/* The handler's finish() builds rep from the job's outcome; the job is freed. */
+static void
+finish_job(struct coalesce_job *job, defer_finish finish, void *arg, struct reply *rep)
+{
+	finish(arg, job->failed ? NULL : job->result, job->failed ? &job->err : NULL, rep);
+	free(job->result);
+	free(job);
+}
+
 /* On a dispatcher thread: the statement is done; reply, then wake the connection. */
 static void
 deferred_complete(struct coalesce_job *job)
 {
 	struct req_ctx *ctx = job->owner;
 
-	ctx->finish(ctx->finish_arg, job->failed ? NULL : job->result,
-				job->failed ? &job->err : NULL, &ctx->deferred_reply);
-	free(job->result);
-	free(job);
+	finish_job(job, ctx->finish, ctx->finish_arg, &ctx->deferred_reply);
 	MHD_resume_connection(ctx->req.conn);
 }
 
@@ -569,9 +575,7 @@ request_defer(struct request *req, struct reply *rep, int stmt, int batch_stmt,
 	 */
 	if (conntrack_open() == 1 && coalesce_run_alone(job))
 	{
-		finish(arg, job->failed ? NULL : job->result, job->failed ? &job->err : NULL, rep);
-		free(job->result);
-		free(job);
+		finish_job(job, finish, arg, rep);
 		return 0;
 	}
 	job->complete = deferred_complete;
