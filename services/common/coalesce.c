@@ -162,11 +162,12 @@ run_one(struct coalesce_job *job)
 
 /*
  * Does res hold exactly one (ordinality, value) row for each of n jobs?
- * The rows may come in any order: no ORDER BY, no sort, and no reliance on
- * the order a plan happens to produce.
+ * Fills job_of_row with each row's job (0-based).  The rows may come in any
+ * order: no ORDER BY, no sort, and no reliance on the order a plan happens
+ * to produce.
  */
 static int
-rows_match_jobs(const PGresult *res, int n)
+rows_match_jobs(const PGresult *res, int n, int *job_of_row)
 {
 	unsigned char seen[COALESCE_MAX_BATCH] = {0};
 
@@ -181,6 +182,7 @@ rows_match_jobs(const PGresult *res, int n)
 		if (PQgetisnull(res, r, 0) || end == v || *end != '\0' || k < 1 || k > n || seen[k - 1])
 			return 0;
 		seen[k - 1] = 1;
+		job_of_row[r] = (int) k - 1;
 	}
 	return 1;
 }
@@ -193,6 +195,7 @@ static int
 run_batch(struct coalesce_job **jobs, int n)
 {
 	const char *column[COALESCE_MAX_BATCH];
+	int			job_of_row[COALESCE_MAX_BATCH];
 	char	   *arrays[COALESCE_MAX_PARAMS] = {0};
 	int			nparams = jobs[0]->nvalues;
 	struct db_error err;
@@ -219,10 +222,10 @@ run_batch(struct coalesce_job **jobs, int n)
 		}
 		goto out;
 	}
-	if (!rows_match_jobs(res, n))
+	if (!rows_match_jobs(res, n, job_of_row))
 		goto out;
 	for (int r = 0; r < n; r++)
-		job_take(jobs[atoi(PQgetvalue(res, r, 0)) - 1], res, r, 1);
+		job_take(jobs[job_of_row[r]], res, r, 1);
 	done = 1;
 	atomic_fetch_add(&count_batches, 1);
 	atomic_fetch_add(&count_batched_jobs, (unsigned long long) n);
