@@ -59,13 +59,6 @@ prediction(json_t *purchase, json_t *value)
 					 json_is_number(value) ? json_real(json_number_value(value)) : json_null());
 }
 
-/*
- * The reply of prediction() written directly, with the amount as
- * PostgreSQL's own text of the float8: the shortest digits that read back
- * exactly.  jansson would build an object and print 17 digits through
- * printf, about 6 % of a /predict's CPU.  Returns 0, rep untouched, when
- * value is not a finite number (the slow path answers) or does not fit.
- */
 /* Appends s to buf (size bytes, *n used); 0 when it does not fit. */
 static int
 append(char *buf, size_t size, size_t *n, const char *s, size_t len)
@@ -77,6 +70,13 @@ append(char *buf, size_t size, size_t *n, const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * The reply of prediction() written directly, with the amount as
+ * PostgreSQL's own text of the float8: the shortest digits that read back
+ * exactly.  jansson would build an object and print 17 digits through
+ * printf, about 6 % of a /predict's CPU.  Returns 0, rep untouched, when
+ * value is not a finite number (the slow path answers) or does not fit.
+ */
 static int
 reply_prediction_text(struct reply *rep, json_t *purchase, const char *value)
 {
