@@ -41,7 +41,7 @@ connections=${BENCH_CONNECTIONS:-1 8 32}
 
 out=$top/var/bench
 mkdir -p "$out" "$out/log"
-rm -f "$out"/results.env "$out"/results.md "$out"/timings.txt "$out"/pgbench-*
+rm -f "$out"/results.env "$out"/results.md "$out"/timings.txt "$out"/pgbench-* "$out"/wrk-*
 started=$(date +%s)
 
 # every number goes here as key=value, and into R for the table
