@@ -70,6 +70,7 @@ fi
 
 command -v valgrind >/dev/null || die "valgrind is not installed (apt-get install valgrind)"
 
+hold_install_lock
 if [ "${MLPIPE_ASAN_NO_BUILD:-0}" != 1 ]; then
 	say "building (normal build, installed as usual)"
 	make -s all || die "build failed"

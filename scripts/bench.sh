@@ -56,6 +56,7 @@ want() { [[ " $sections " == *" $1 "* ]]; }
 
 # ---- build, install, cluster -------------------------------------------
 
+hold_install_lock
 step "building and installing"
 make -s all || die "build failed"
 make -s install >/dev/null || die "install failed"

@@ -5,6 +5,19 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# The extension is installed into the system's PostgreSQL, one copy per
+# machine: a test, ASan or benchmark run from another checkout would replace
+# the mlpipe.so that this run's backends load.  Each such run holds this lock
+# from its install to its end (the descriptor closes when the script exits).
+hold_install_lock() {
+	local lock=${MLPIPE_INSTALL_LOCK:-/tmp/mlpipe-install.lock}
+	exec 9>>"$lock"
+	if ! flock -n 9; then
+		say "waiting for another mlpipe run on this machine to finish (lock $lock)"
+		flock 9
+	fi
+}
+
 # A TCP port on 127.0.0.1 that nothing listens on, starting near $1.
 free_port() {
 	local p=$1

@@ -10,6 +10,7 @@ cd "$top"
 
 say "building"
 make -s all || die "build failed"
+hold_install_lock
 say "installing the extension"
 make -s install >/dev/null || die "install failed"
 
