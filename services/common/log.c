@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "validate.h"
+#include "utf8.h"
 
 struct line
 {

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "service.h"
-#include "validate.h"
+#include "utf8.h"
+#include "verror.h"
 
 void
 reply_clear(struct reply *rep)

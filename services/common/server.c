@@ -1,5 +1,7 @@
 /*
- * server.c — libmicrohttpd wiring shared by the services.
+ * server.c — libmicrohttpd wiring shared by the services: the daemon's
+ * life, request bodies, authentication and deferred answers.  What the
+ * environment says is config.c's; which handler a path reaches, router.c's.
  *
  * Threading: MHD runs MLPIPE_THREADS pool threads, each with its own epoll
  * set; handlers run on those threads and may block on PostgreSQL (each
@@ -32,11 +34,12 @@
 #include <microhttpd.h>
 
 #include "coalesce.h"
+#include "config.h"
 #include "conntrack.h"
 #include "log.h"
 #include "metrics.h"
+#include "router.h"
 #include "service.h"
-#include "validate.h"
 
 /*
  * Each connection's memory pool: request line, headers, read buffer.
@@ -48,33 +51,11 @@
  */
 #define CONNECTION_MEMORY (16 * 1024)
 
-#define DEFAULT_MAX_BODY (1024UL * 1024)
-#define DEFAULT_MAX_UPLOAD (64UL * 1024 * 1024)
-#define DEFAULT_MAX_BATCH_BODY (16UL * 1024 * 1024)	/* 10,000 purchases are ~1.5 MB */
 #define SHUTDOWN_GRACE_SECONDS 20
-#define DEFAULT_MAX_CONNECTIONS 1000	/* MHD's own ceiling is FD_SETSIZE - 4 = 1020 */
-#define DEFAULT_MAX_CONNECTIONS_PER_IP 200
-#define DEFAULT_CONNECTION_TIMEOUT 30	/* seconds without any byte moving */
-#define DEFAULT_HEADER_TIMEOUT 10	/* seconds to send a request's headers */
-
-struct config
-{
-	const char *host;
-	unsigned	port;
-	const char *token;
-	size_t		max_body;
-	size_t		max_upload;
-	size_t		max_batch_body;
-	unsigned	threads;
-	unsigned	dispatchers;
-	unsigned	max_connections;
-	unsigned	max_connections_per_ip; /* 0: no per-address limit */
-	unsigned	connection_timeout;
-	unsigned	header_timeout; /* 0: no header deadline */
-};
 
 static const struct service *svc;
 static struct config cfg;
+static struct route_table tables[2];	/* the built-in routes, then the service's */
 static atomic_int inflight;
 
 /* status decided in the first callback, before the body arrives */
@@ -99,6 +80,7 @@ struct req_ctx
 	size_t		cap;
 	size_t		limit;
 	size_t		declared;		/* Content-Length when given, else 0 */
+	char		allow[ROUTE_ALLOW_MAX]; /* 405: the methods the path has */
 
 	/* request_defer: the reply is built on a dispatcher thread */
 	int			deferred;
@@ -106,185 +88,6 @@ struct req_ctx
 	void	   *finish_arg;
 	struct reply deferred_reply;
 };
-
-/* ---- built-in routes ---------------------------------------------------- */
-
-static void
-handle_healthz(struct request *req, struct reply *rep)
-{
-	(void) req;
-	reply_json(rep, 200, json_pack("{s:s}", "status", "ok"));
-}
-
-static void
-handle_readyz(struct request *req, struct reply *rep)
-{
-	struct db_error err;
-
-	(void) req;
-	if (db_ping(&err))
-		reply_json(rep, 200, json_pack("{s:s,s:s}", "status", "ready", "database", "ok"));
-	else
-		reply_json(rep, 503, json_pack("{s:s}", "detail", "Database unavailable"));
-}
-
-static void
-handle_metrics(struct request *req, struct reply *rep)
-{
-	size_t		len = 0;
-	char	   *text = metrics_render(&len);
-
-	(void) req;
-	if (text == NULL)
-	{
-		reply_detail(rep, 500, "Internal Server Error");
-		return;
-	}
-	reply_clear(rep);
-	rep->status = 200;
-	rep->body = text;
-	rep->body_len = len;
-	rep->content_type = "text/plain; version=0.0.4; charset=utf-8";
-}
-
-static const struct route builtin_routes[] = {
-	{"GET", "/healthz", handle_healthz, 0},
-	{"GET", "/readyz", handle_readyz, 0},
-	{"GET", "/metrics", handle_metrics, 0},
-};
-#define NBUILTIN (sizeof(builtin_routes) / sizeof(builtin_routes[0]))
-
-/* ---- routing ------------------------------------------------------------ */
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decodes [s, s+n) into a new string; NULL on bad escapes, NUL, or a
- * result that is not UTF-8 (PostgreSQL would refuse it with 22021, and no
- * model can have such a name).
- */
-static char *
-segment_decode(const char *s, size_t n)
-{
-	char	   *out = malloc(n + 1);
-	size_t		o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-	{
-		if (s[i] == '%')
-		{
-			int			a = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int			b = i + 2 < n ? hexval(s[i + 2]) : -1;
-
-			/* a truncated escape, a bad digit or an encoded NUL: refuse */
-			if (a < 0 || b < 0 || (a == 0 && b == 0))
-			{
-				free(out);
-				return NULL;
-			}
-			out[o++] = (char) (a * 16 + b);
-			i += 2;
-		}
-		else
-			out[o++] = s[i];
-	}
-	out[o] = '\0';
-	if (!utf8_valid(out, o))
-	{
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/*
- * Does path match pattern?  {x} matches one non-empty segment, which is
- * decoded into params.  Returns 1 on match (params filled), 0 otherwise.
- */
-static int
-route_match(const char *pattern, const char *path, char **params, int *nparams)
-{
-	const char *p = pattern;
-	const char *u = path;
-
-	*nparams = 0;
-	while (*p && *u)
-	{
-		if (*p == '{')
-		{
-			const char *seg_end = strchr(u, '/');
-			size_t		n = seg_end ? (size_t) (seg_end - u) : strlen(u);
-			char	   *v;
-
-			if (n == 0 || *nparams == ROUTE_MAX_PARAMS)
-				goto fail;
-			v = segment_decode(u, n);
-			if (v == NULL)
-				goto fail;
-			params[(*nparams)++] = v;
-			p = strchr(p, '}');
-			if (p == NULL)
-				goto fail;
-			p++;
-			u += n;
-		}
-		else if (*p++ != *u++)
-			goto fail;
-	}
-	if (*p == '\0' && *u == '\0')
-		return 1;
-fail:
-	for (int i = 0; i < *nparams; i++)
-		free(params[i]);
-	*nparams = 0;
-	return 0;
-}
-
-/* Finds the route for (method, path); sets early on 404/405. */
-static const struct route *
-find_route(const char *method, const char *path, struct request *req, enum early *early)
-{
-	int			path_known = 0;
-
-	for (size_t pass = 0; pass < 2; pass++)
-	{
-		const struct route *table = pass == 0 ? builtin_routes : svc->routes;
-		size_t		n = pass == 0 ? NBUILTIN : svc->nroutes;
-
-		for (size_t i = 0; i < n; i++)
-		{
-			char	   *params[ROUTE_MAX_PARAMS];
-			int			nparams;
-
-			if (!route_match(table[i].pattern, path, params, &nparams))
-				continue;
-			if (strcmp(table[i].method, method) != 0)
-			{
-				path_known = 1;
-				for (int k = 0; k < nparams; k++)
-					free(params[k]);
-				continue;
-			}
-			memcpy(req->params, params, sizeof(params));
-			req->nparams = nparams;
-			return &table[i];
-		}
-	}
-	*early = path_known ? EARLY_METHOD : EARLY_NOT_FOUND;
-	return NULL;
-}
 
 /* ---- auth --------------------------------------------------------------- */
 
@@ -353,34 +156,7 @@ send_reply(struct MHD_Connection *conn, struct req_ctx *ctx, struct reply *rep)
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (status == 405)
-	{
-		char		allow[64] = "";
-
-		/* every method registered for this path */
-		for (size_t pass = 0; pass < 2; pass++)
-		{
-			const struct route *table = pass == 0 ? builtin_routes : svc->routes;
-			size_t		n = pass == 0 ? NBUILTIN : svc->nroutes;
-
-			for (size_t i = 0; i < n; i++)
-			{
-				char	   *params[ROUTE_MAX_PARAMS];
-				int			np;
-
-				if (!route_match(table[i].pattern, ctx->req.path, params, &np))
-					continue;
-				for (int k = 0; k < np; k++)
-					free(params[k]);
-				if (strlen(allow) + strlen(table[i].method) + 3 < sizeof(allow))
-				{
-					if (allow[0])
-						strcat(allow, ", ");
-					strcat(allow, table[i].method);
-				}
-			}
-		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, ctx->allow);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	reply_clear(rep);
@@ -477,7 +253,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = ctx;
 		atomic_fetch_add(&inflight, 1);
 
-		ctx->route = find_route(method, url, &ctx->req, &ctx->early);
+		ctx->route = router_find(tables, 2, method, url, ctx->req.params, &ctx->req.nparams,
+								 ctx->allow);
+		if (ctx->route == NULL)
+			ctx->early = ctx->allow[0] ? EARLY_METHOD : EARLY_NOT_FOUND;
 		ctx->limit = cfg.max_body;
 		if (ctx->route && (ctx->route->flags & ROUTE_UPLOAD))
 			ctx->limit = cfg.max_upload;
@@ -624,140 +403,6 @@ request_header(const struct request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-/* ---- configuration and main ------------------------------------------- */
-
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-			"Usage: %s [--help]\n"
-			"%s\n\n"
-			"Configuration comes only from the environment:\n"
-			"  DATABASE_URL        libpq connection string or URI; when unset libpq's\n"
-			"                      PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD... apply\n"
-			"  HOST                address to listen on (default 127.0.0.1)\n"
-			"  PORT                port to listen on (default %u)\n"
-			"  MLPIPE_API_TOKEN    when set, changing endpoints need\n"
-			"                      'Authorization: Bearer <token>'\n"
-			"  MLPIPE_MAX_BODY     largest JSON body in bytes (default %lu)\n"
-			"  MLPIPE_MAX_UPLOAD   largest model upload in bytes (default %lu)\n"
-			"  MLPIPE_MAX_BATCH_BODY  largest body of batch endpoints (/predict/batch,\n"
-			"                      /purchases) in bytes (default %lu)\n"
-			"  MLPIPE_THREADS      worker threads, each with its own database\n"
-			"                      connection (default: twice the cores, at least 4)\n"
-			"  MLPIPE_DISPATCHERS  threads that run deferred statements (POST /predict),\n"
-			"                      each with its own database connection; concurrent\n"
-			"                      requests waiting for one share a statement\n"
-			"                      (default: one per two cores, at least 1); a standby\n"
-			"                      thread takes requests that have waited 20 ms\n"
-			"  MLPIPE_MAX_CONNECTIONS  open connections at most (default %u, 1..1000000);\n"
-			"                      beyond it new connections are closed at once\n"
-			"  MLPIPE_MAX_CONNECTIONS_PER_IP  open connections from one client address\n"
-			"                      at most (default %u, 0 = no limit); beyond it new\n"
-			"                      connections from that address are closed at once\n"
-			"  MLPIPE_CONNECTION_TIMEOUT  seconds a connection may stay without any byte\n"
-			"                      sent or received before it is closed (default %u, 1..86400)\n"
-			"  MLPIPE_HEADER_TIMEOUT  seconds a client has to send a request's headers\n"
-			"                      (from connecting or from the previous answer) before\n"
-			"                      the connection is closed (default %u, 0 = off, 1..86400)\n"
-			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz and /metrics\n"
-			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n"
-			"A bad value of any variable is reported on stderr; the exit status is 2.\n",
-			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD,
-			DEFAULT_MAX_BATCH_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
-			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT);
-}
-
-static int
-env_number(const char *name, unsigned long long def, unsigned long long min,
-		   unsigned long long max, unsigned long long *out)
-{
-	const char *v = getenv(name);
-	char	   *end;
-	unsigned long long x;
-
-	if (v == NULL || *v == '\0')
-	{
-		*out = def;
-		return 0;
-	}
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno || *end != '\0' || x < min || x > max || v[0] == '-')
-	{
-		fprintf(stderr, "%s: %s must be a number between %llu and %llu\n",
-				svc->name, name, min, max);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
-/* Twice the cores, at least 4: see read_config. */
-static unsigned long long
-default_threads(long cores)
-{
-	unsigned long long n = cores > 0 ? 2 * (unsigned long long) cores : 4;
-
-	return n < 4 ? 4 : n;
-}
-
-static int
-read_config(void)
-{
-	unsigned long long v;
-	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-	cfg.host = getenv("HOST");
-	if (cfg.host == NULL || *cfg.host == '\0')
-		cfg.host = "127.0.0.1";
-	if (env_number("PORT", svc->default_port, 1, 65535, &v) != 0)
-		return -1;
-	cfg.port = (unsigned) v;
-	cfg.token = getenv("MLPIPE_API_TOKEN");
-	if (cfg.token && *cfg.token == '\0')
-		cfg.token = NULL;
-	if (env_number("MLPIPE_MAX_BODY", DEFAULT_MAX_BODY, 1, 1ULL << 32, &v) != 0)
-		return -1;
-	cfg.max_body = v;
-	if (env_number("MLPIPE_MAX_UPLOAD", DEFAULT_MAX_UPLOAD, 1, 1ULL << 32, &v) != 0)
-		return -1;
-	cfg.max_upload = v;
-	if (env_number("MLPIPE_MAX_BATCH_BODY", DEFAULT_MAX_BATCH_BODY, 1, 1ULL << 32, &v) != 0)
-		return -1;
-	cfg.max_batch_body = v;
-	/*
-	 * A worker blocks while the database answers, so one per core leaves
-	 * cores idle: with 2 threads and 8 clients on 2 cores /predict served
-	 * 3,600 requests/s, with 4 threads 13,600.
-	 */
-	if (env_number("MLPIPE_THREADS", default_threads(cores), 1, 1024, &v) != 0)
-		return -1;
-	cfg.threads = (unsigned) v;
-	/*
-	 * One dispatcher per two cores: on 2 cores one dispatcher served
-	 * /predict at 32 connections 10-20 % faster than two, whose batches were
-	 * smaller (6 requests on average instead of 10).
-	 */
-	if (env_number("MLPIPE_DISPATCHERS", cores > 2 ? (unsigned long long) cores / 2 : 1, 1, 1024, &v) != 0)
-		return -1;
-	cfg.dispatchers = (unsigned) v;
-	if (env_number("MLPIPE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1000000, &v) != 0)
-		return -1;
-	cfg.max_connections = (unsigned) v;
-	if (env_number("MLPIPE_MAX_CONNECTIONS_PER_IP", DEFAULT_MAX_CONNECTIONS_PER_IP, 0, 1000000,
-				   &v) != 0)
-		return -1;
-	cfg.max_connections_per_ip = (unsigned) v;
-	if (env_number("MLPIPE_CONNECTION_TIMEOUT", DEFAULT_CONNECTION_TIMEOUT, 1, 86400, &v) != 0)
-		return -1;
-	cfg.connection_timeout = (unsigned) v;
-	if (env_number("MLPIPE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT, 0, 86400, &v) != 0)
-		return -1;
-	cfg.header_timeout = (unsigned) v;
-	return 0;
-}
-
 int
 service_main(const struct service *service, int argc, char **argv)
 {
@@ -771,18 +416,20 @@ service_main(const struct service *service, int argc, char **argv)
 	struct coalesce_counts counts;
 
 	svc = service;
+	tables[0] = (struct route_table) {builtin_routes, builtin_nroutes};
+	tables[1] = (struct route_table) {svc->routes, svc->nroutes};
 	for (int i = 1; i < argc; i++)
 	{
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 		{
-			usage(stdout);
+			config_usage(svc, stdout);
 			return 0;
 		}
 		fprintf(stderr, "%s: unknown argument '%s'\n", svc->name, argv[i]);
-		usage(stderr);
+		config_usage(svc, stderr);
 		return 2;
 	}
-	if (read_config() != 0)
+	if (config_read(svc, &cfg) != 0)
 		return 2;
 	if (db_init(svc->name, svc->statements, (int) svc->nstatements) != 0)
 		return 2;

@@ -1,63 +1,16 @@
 /*
- * validate.c — field checks done before anything reaches the database, so a
- * client gets every problem of its request at once, with the same "loc",
- * "type" and "msg" pydantic v2 would have produced.
+ * validate.c — the request parsers: field checks done before anything
+ * reaches the database, so a client gets every problem of its request at
+ * once, with the same "loc", "type" and "msg" pydantic v2 would have
+ * produced (the error items themselves are built by verror.c).
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "iso8601.h"
 #include "validate.h"
-
-void
-verr_add(json_t *errors, json_t *loc, const char *field, const char *type,
-		 const char *msg, json_t *input, json_t *ctx)
-{
-	json_t	   *item = json_object();
-	json_t	   *l = loc ? json_deep_copy(loc) : json_array();
-
-	if (field)
-		json_array_append_new(l, json_string(field));
-	json_object_set_new(item, "type", json_string(type));
-	json_object_set_new(item, "loc", l);
-	json_object_set_new(item, "msg", json_string(msg));
-	if (input)
-		json_object_set(item, "input", input);
-	if (ctx)
-		json_object_set_new(item, "ctx", ctx);
-	json_array_append_new(errors, item);
-}
-
-json_t *
-loc_make(const char *a, const char *b)
-{
-	json_t	   *l = json_array();
-
-	if (a)
-		json_array_append_new(l, json_string(a));
-	if (b)
-		json_array_append_new(l, json_string(b));
-	return l;
-}
-
-/* pydantic's "missing": input is the object the field was looked up in */
-static void
-add_missing(json_t *errors, json_t *loc, const char *field, json_t *obj)
-{
-	verr_add(errors, loc, field, "missing", "Field required", obj, NULL);
-}
-
-/* A copy of loc with one more element (stolen): a list index or a field. */
-static json_t *
-loc_with(json_t *loc, json_t *last)
-{
-	json_t	   *l = json_copy(loc);
-
-	json_array_append_new(l, last);
-	return l;
-}
+#include "verror.h"
 
 int
 iso8601_valid(const char *s)
@@ -67,95 +20,6 @@ iso8601_valid(const char *s)
 
 	/* the extension's parser: one definition of a valid purchase date */
 	return mlp_parse_iso8601(s, strlen(s), &usec, &why);
-}
-
-size_t
-utf8_char_len(const unsigned char *s, size_t len)
-{
-	unsigned	c;
-	size_t		n;
-	unsigned	min;
-
-	if (len == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, c = s[0] & 0x1F, min = 0x80;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, c = s[0] & 0x0F, min = 0x800;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;				/* a continuation byte, 0xC0/0xC1 or 0xF5.. */
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-	{
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	/* overlong, a UTF-16 surrogate, or beyond Unicode */
-	if (c < min || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
-		return 0;
-	return n;
-}
-
-int
-utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *) s;
-
-	for (size_t i = 0; i < len;)
-	{
-		size_t		n = utf8_char_len(u + i, len - i);
-
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-void
-utf8_scrub(char *s, size_t len)
-{
-	unsigned char *u = (unsigned char *) s;
-
-	for (size_t i = 0; i < len;)
-	{
-		size_t		n = utf8_char_len(u + i, len - i);
-
-		if (n == 0)
-		{
-			u[i] = '?';
-			n = 1;
-		}
-		i += n;
-	}
-}
-
-size_t
-utf8_trim_cut(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *) s;
-	size_t		start = len;
-
-	/* back to the last byte that is not a continuation byte (at most 3 back) */
-	while (start > 0 && len - start < 3 && (u[start - 1] & 0xC0) == 0x80)
-		start--;
-	if (start == 0 || u[start - 1] < 0xC0)
-		return len;				/* ASCII last, or stray continuation bytes: not a cut */
-	start--;
-	/* a lead byte whose character is complete stays; a cut one goes */
-	if (utf8_char_len(u + start, len - start) == len - start)
-		return len;
-	{
-		size_t		need = u[start] >= 0xF0 ? 4 : u[start] >= 0xE0 ? 3 : 2;
-
-		return len - start < need ? start : len;
-	}
 }
 
 int
@@ -203,7 +67,7 @@ validate_string(json_t *obj, json_t *loc, const char *field, json_t *errors, int
 	if (v == NULL || (optional && json_is_null(v)))
 	{
 		if (!optional)
-			add_missing(errors, loc, field, obj);
+			verr_missing(errors, loc, field, obj);
 		return NULL;
 	}
 	if (!json_is_string(v))
@@ -228,7 +92,7 @@ check_int(json_t *obj, json_t *loc, const char *field, long long lo, long long h
 
 	if (v == NULL)
 	{
-		add_missing(errors, loc, field, obj);
+		verr_missing(errors, loc, field, obj);
 		return 1;
 	}
 	if (json_is_integer(v))
@@ -286,7 +150,7 @@ check_amount(json_t *obj, json_t *loc, const char *field, json_t *errors,
 
 	if (v == NULL)
 	{
-		add_missing(errors, loc, field, obj);
+		verr_missing(errors, loc, field, obj);
 		return 1;
 	}
 	if (!json_is_number(v))
@@ -399,7 +263,7 @@ purchase_field(json_t *body, json_t *loc, const char *field, json_t *errors,
 
 	if (v == NULL)
 	{
-		add_missing(errors, loc, field, body);
+		verr_missing(errors, loc, field, body);
 		return NULL;
 	}
 	vloc = loc_with(loc, json_string(field));
@@ -485,7 +349,7 @@ parse_batch_request(json_t *body, json_t *errors, struct batch_request *out)
 		model_fields(body, loc, errors, &out->model);
 		list = json_object_get(body, "purchases");
 		if (list == NULL)
-			add_missing(errors, loc, "purchases", body);
+			verr_missing(errors, loc, "purchases", body);
 		else if (json_is_array(list) && json_array_size(list) > PREDICT_BATCH_MAX)
 			add_too_long(errors, loc, "purchases", json_array_size(list));
 		else
@@ -514,7 +378,7 @@ parse_preprocess_request(json_t *body, json_t *errors, struct preprocess_request
 		purchase_field(body, loc, "raw_data", errors, &out->raw);
 		params = json_object_get(body, "standardization_params");
 		if (params == NULL)
-			add_missing(errors, loc, "standardization_params", body);
+			verr_missing(errors, loc, "standardization_params", body);
 		else if (!json_is_object(params))
 			verr_add(errors, loc, "standardization_params", "dict_type",
 					 "Input should be a valid dictionary", params, NULL);
@@ -542,7 +406,7 @@ parse_purchases_request(json_t *body, json_t *errors, struct purchases_request *
 	else if (list != NULL)
 		json_array_append_new(loc, json_string("purchases"));
 	else if (json_is_object(body))
-		add_missing(errors, loc, "purchases", body);
+		verr_missing(errors, loc, "purchases", body);
 	else
 		verr_add(errors, loc, NULL, "list_type", "Input should be a valid list", body, NULL);
 	if (list != NULL)

@@ -7,18 +7,9 @@
 
 #include <jansson.h>
 
+#include "verror.h"
+
 #define PREDICT_BATCH_MAX 10000
-
-/*
- * Appends one error to the errors array.  loc is copied, field (may be NULL)
- * appended to the copy; input is borrowed (NULL: no "input" key); ctx is
- * stolen (may be NULL).
- */
-void		verr_add(json_t *errors, json_t *loc, const char *field,
-					 const char *type, const char *msg, json_t *input, json_t *ctx);
-
-/* json_pack-like shortcut for a loc: loc_make("body", "purchase_data") */
-json_t	   *loc_make(const char *a, const char *b);
 
 /* A validated raw purchase, as text parameters for PostgreSQL. */
 struct raw_purchase
@@ -41,24 +32,6 @@ int			validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors,
 
 /* YYYY-MM-DD[(T| )HH:MM[:SS[.f+]][Z|±HH[:MM]|±HHMM]] with real calendar ranges. */
 int			iso8601_valid(const char *s);
-
-/*
- * UTF-8 (RFC 3629, strict: no overlong forms, no surrogates, nothing above
- * U+10FFFF).  Path parameters and messages must be valid UTF-8: PostgreSQL
- * refuses anything else (22021) and jansson will not build a string of it.
- */
-
-/* Bytes of the valid character starting at s (at most len), 0 if none does. */
-size_t		utf8_char_len(const unsigned char *s, size_t len);
-
-/* 1 when s[0..len) is entirely valid UTF-8. */
-int			utf8_valid(const char *s, size_t len);
-
-/* In place: every byte that does not begin a valid character becomes '?'. */
-void		utf8_scrub(char *s, size_t len);
-
-/* len minus an incomplete character at the end (text cut by a byte limit). */
-size_t		utf8_trim_cut(const char *s, size_t len);
 
 /*
  * Model names and versions: the patterns of the CHECK constraints of

@@ -1,16 +1,15 @@
 /*
  * test_inference_reply.c — unit tests of /predict's directly written reply
- * (reply_prediction_text in services/inference/inference.c): the bytes for
+ * (reply_prediction_text in services/inference/prediction.c): the bytes for
  * an ordinary amount, ".0" after an integral one so clients read a float,
  * and the fall-back (return 0, reply untouched) for NaN, infinities and
- * echoes too long for its buffer.  The file is included whole, its main
- * renamed, to reach the static function.
+ * echoes too long for its buffer.
  */
-#define main inference_main
-#include "../../services/inference/inference.c"
-#undef main
+#include <stdio.h>
+#include <string.h>
 
 #include "check.h"
+#include "prediction.h"
 
 static int
 body_is(const struct reply *rep, const char *want)
