@@ -26,100 +26,13 @@
 
 #include "mlpipe_models.h"
 #include "mlpipe_pg.h"
-#include "xgb_train.h"
+#include "train_params.h"
 
 PG_FUNCTION_INFO_V1(mlpipe_train);
 
-#define MAX_PARAMS 64
-
-typedef struct ParamList
-{
-	int			n;
-	const char *key[MAX_PARAMS];
-	const char *value[MAX_PARAMS];
-} ParamList;
-
-static void
-param_set(ParamList *pl, const char *key, const char *value)
-{
-	for (int i = 0; i < pl->n; i++)
-		if (strcmp(pl->key[i], key) == 0)
-		{
-			pl->value[i] = value;
-			return;
-		}
-	if (pl->n == MAX_PARAMS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperparams has more than %d entries", MAX_PARAMS)));
-	pl->key[pl->n] = key;
-	pl->value[pl->n] = value;
-	pl->n++;
-}
-
-static const char *
-param_get(const ParamList *pl, const char *key)
-{
-	for (int i = 0; i < pl->n; i++)
-		if (strcmp(pl->key[i], key) == 0)
-			return pl->value[i];
-	return NULL;
-}
-
-/*
- * Defaults that train well on purchase data of this shape (tuned on the
- * real sample; see the README).  A fixed seed makes training reproducible.
- */
-static void
-default_params(const char *algorithm, ParamList *pl)
-{
-	param_set(pl, "seed", "42");
-	/* XGBoost's warnings go to the server's stderr, not to the client */
-	param_set(pl, "verbosity", "0");
-	/* one thread: OpenMP threads spin and crowd out other backends */
-	param_set(pl, "nthread", "1");
-	if (strcmp(algorithm, "xgboost") == 0)
-	{
-		param_set(pl, "booster", "gbtree");
-		/* shallow, heavily regularized trees: next month is noisy */
-		param_set(pl, "n_estimators", "200");
-		param_set(pl, "max_depth", "2");
-		param_set(pl, "eta", "0.05");
-		param_set(pl, "subsample", "0.8");
-		param_set(pl, "colsample_bytree", "0.8");
-		param_set(pl, "min_child_weight", "50");
-	}
-	else if (strcmp(algorithm, "random_forest") == 0)
-	{
-		/* XGBoost's random forest: parallel trees, one round, no shrinkage */
-		param_set(pl, "booster", "gbtree");
-		param_set(pl, "n_estimators", "200");
-		param_set(pl, "max_depth", "6");
-		param_set(pl, "subsample", "0.7");
-		param_set(pl, "colsample_bynode", "0.6");
-		param_set(pl, "min_child_weight", "10");
-		param_set(pl, "eta", "1");
-	}
-	else if (strcmp(algorithm, "linear") == 0)
-	{
-		/* ridge regression: L2 penalty, coordinate descent */
-		param_set(pl, "booster", "gblinear");
-		param_set(pl, "n_estimators", "200");
-		param_set(pl, "lambda", "1");
-		param_set(pl, "alpha", "0");
-		param_set(pl, "updater", "coord_descent");
-		param_set(pl, "eta", "0.5");
-	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown algorithm \"%s\"", algorithm),
-				 errhint("Use xgboost, random_forest or linear.")));
-}
-
 /* hyperparams: a flat JSON object of numbers, strings and booleans */
 static void
-apply_hyperparams(Jsonb *jb, ParamList *pl)
+apply_hyperparams(Jsonb *jb, MlpParamList *pl)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -149,29 +62,12 @@ apply_hyperparams(Jsonb *jb, ParamList *pl)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("hyperparams.%s must be a number, a string or a boolean", key)));
-			if (strcmp(key, "objective") == 0 && strcmp(value, "reg:squarederror") != 0)
+			if (!mlp_params_set(pl, key, value))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("hyperparams.objective must be reg:squarederror")));
-			param_set(pl, key, value);
+						 errmsg("hyperparams has more than %d entries", MLP_MAX_PARAMS)));
 		}
 	}
-}
-
-static int
-param_int(const ParamList *pl, const char *key, int min, int max)
-{
-	const char *s = param_get(pl, key);
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperparams.%s must be a whole number between %d and %d", key, min, max)));
-	return (int) v;
 }
 
 /*
@@ -209,185 +105,229 @@ json_key_number(StringInfo buf, const char *key, double v)
 	appendStringInfo(buf, "\"%s\": %s, ", key, isfinite(v) ? float8out_internal(v) : "null");
 }
 
-Datum
-mlpipe_train(PG_FUNCTION_ARGS)
+/* What the caller asked for: arguments checked, hyperparameters resolved. */
+typedef struct TrainRequest
 {
 	text	   *name;
-	char	   *algorithm;
 	text	   *version;
-	ParamList	pl = {0};
-	TrainingSet ts;
-	int64		n_train = 0,
-				n_test = 0;
+	char	   *algorithm;
+	MlpParamList params;		/* defaults with the caller's on top */
+	MlpTrainParam *xgb;			/* what spec.params points at */
+	MlpTrainSpec spec;
+} TrainRequest;
+
+/* The training set split per customer: the first floor(0.8 n) rows with a
+ * target train, the rest test. */
+typedef struct TrainSplit
+{
 	float	   *X_train,
 			   *y_train,
 			   *X_test,
 			   *y_test;
-	MlpTrainParam *params;
-	char	   *json = NULL;
-	size_t		json_len = 0;
-	char		msg[512];
-	int			rounds;
-	bool		ok;
-	instr_time	start,
-				elapsed;
-	bytea	   *artifact;
-	MlpModel   *model;
-	double		rmse_train,
-				rmse_test,
-				scale;
-	StringInfoData meta,
-				mp;
+	int64		n_train,
+				n_test;
+} TrainSplit;
+
+static void
+read_request(FunctionCallInfo fcinfo, TrainRequest *req)
+{
+	MlpParamError err;
 
 	for (int i = 0; i < 3; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s must not be null", i == 0 ? "model_name" : i == 1 ? "algorithm" : "version")));
-	name = PG_GETARG_TEXT_PP(0);
-	algorithm = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	version = PG_GETARG_TEXT_PP(2);
+	req->name = PG_GETARG_TEXT_PP(0);
+	req->algorithm = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	req->version = PG_GETARG_TEXT_PP(2);
 
-	default_params(algorithm, &pl);
-	if (!PG_ARGISNULL(3))
-		apply_hyperparams(PG_GETARG_JSONB_P(3), &pl);
-	rounds = param_int(&pl, "n_estimators", 1, 100000);
-	param_int(&pl, "nthread", 1, 64);
-	if (param_get(&pl, "num_parallel_tree") != NULL)
+	memset(&req->params, 0, sizeof(req->params));
+	if (!mlp_params_defaults(&req->params, req->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperparams.num_parallel_tree is not supported: use algorithm random_forest with n_estimators")));
+				 errmsg("unknown algorithm \"%s\"", req->algorithm),
+				 errhint("Use %s.", mlp_algorithm_names)));
+	if (!PG_ARGISNULL(3))
+		apply_hyperparams(PG_GETARG_JSONB_P(3), &req->params);
 
-	mlpipe_build_training_set(&ts);
+	req->xgb = palloc(req->params.n * sizeof(MlpTrainParam));
+	if (!mlp_params_to_spec(&req->params, req->algorithm, req->xgb, &req->spec, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s", err.message),
+				 err.detail[0] ? errdetail("%s", err.detail) : 0,
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	req->spec.stop = train_should_stop;
+}
 
-	/* split: per customer, the first floor(0.8 n) rows with a target train */
-	X_train = MemoryContextAllocHuge(CurrentMemoryContext, ts.nrows * MLP_NFEATURES * sizeof(float));
-	y_train = MemoryContextAllocHuge(CurrentMemoryContext, ts.nrows * sizeof(float));
-	X_test = MemoryContextAllocHuge(CurrentMemoryContext, ts.nrows * MLP_NFEATURES * sizeof(float));
-	y_test = MemoryContextAllocHuge(CurrentMemoryContext, ts.nrows * sizeof(float));
-	for (int64 first = 0; first < ts.nrows;)
+static void
+split_rows(const TrainingSet *ts, TrainSplit *split)
+{
+	memset(split, 0, sizeof(*split));
+	split->X_train = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * MLP_NFEATURES * sizeof(float));
+	split->y_train = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * sizeof(float));
+	split->X_test = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * MLP_NFEATURES * sizeof(float));
+	split->y_test = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * sizeof(float));
+	for (int64 first = 0; first < ts->nrows;)
 	{
 		int64		end = first;
 		int64		with_target = 0;
 
-		while (end < ts.nrows && ts.customer_id[end] == ts.customer_id[first])
-			with_target += ts.has_target[end++];
+		while (end < ts->nrows && ts->customer_id[end] == ts->customer_id[first])
+			with_target += ts->has_target[end++];
 		for (int64 i = first, k = 0; i < end; i++)
 		{
 			double		vec[MLP_NFEATURES];
 			bool		train;
+			float	   *row;
 
-			if (!ts.has_target[i])
+			if (!ts->has_target[i])
 				continue;
 			train = k++ < (int64) floor(0.8 * with_target);
-			mlpipe_training_vector(&ts, i, vec);
+			mlpipe_training_vector(ts, i, vec);
+			row = train ? split->X_train + split->n_train * MLP_NFEATURES
+				: split->X_test + split->n_test * MLP_NFEATURES;
 			for (int j = 0; j < MLP_NFEATURES; j++)
-				(train ? X_train + n_train * MLP_NFEATURES : X_test + n_test * MLP_NFEATURES)[j] = (float) vec[j];
+				row[j] = (float) vec[j];
 			if (train)
-				y_train[n_train++] = (float) mlpipe_training_target(&ts, i);
+				split->y_train[split->n_train++] = (float) mlpipe_training_target(ts, i);
 			else
-				y_test[n_test++] = (float) mlpipe_training_target(&ts, i);
+				split->y_test[split->n_test++] = (float) mlpipe_training_target(ts, i);
 		}
 		first = end;
 	}
-	if (n_train == 0)
+	if (split->n_train == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no training rows: every customer needs purchases in at least two months")));
+}
 
-	/* XGBoost's own parameter list: everything but our n_estimators */
-	params = palloc(pl.n * sizeof(MlpTrainParam));
-	{
-		int			np = 0;
-		int			nthread = param_int(&pl, "nthread", 1, 64);
-		bool		forest = strcmp(algorithm, "random_forest") == 0;
+/* Trains with XGBoost; the model's JSON as a bytea, and how long it took. */
+static bytea *
+train_artifact(const TrainRequest *req, const TrainSplit *split, double *seconds)
+{
+	MlpTrainData data = {split->X_train, split->y_train, split->n_train, MLP_NFEATURES};
+	MlpTrainResult result;
+	instr_time	start,
+				elapsed;
+	bytea	   *artifact;
+	bool		ok;
 
-		for (int i = 0; i < pl.n; i++)
-			if (strcmp(pl.key[i], "n_estimators") != 0 &&
-				!(forest && strcmp(pl.key[i], "seed") == 0))
-			{
-				params[np].key = pl.key[i];
-				params[np].value = pl.value[i];
-				np++;
-			}
-		INSTR_TIME_SET_CURRENT(start);
-		if (forest)
-			ok = mlp_xgb_train_forest(X_train, y_train, n_train, MLP_NFEATURES, params, np,
-									  rounds, (unsigned long) param_int(&pl, "seed", 0, INT_MAX),
-									  nthread, train_should_stop, NULL,
-									  &json, &json_len, msg, sizeof(msg));
-		else
-			ok = mlp_xgb_train(X_train, y_train, n_train, MLP_NFEATURES, params, np, rounds,
-							   nthread, train_should_stop, NULL,
-							   &json, &json_len, msg, sizeof(msg));
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, start);
-	}
+	INSTR_TIME_SET_CURRENT(start);
+	ok = mlp_xgb_train(&data, &req->spec, &result);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	*seconds = INSTR_TIME_GET_DOUBLE(elapsed);
 	if (!ok)
 	{
 		CHECK_FOR_INTERRUPTS();	/* a cancel ends here with its own message */
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("XGBoost training failed: %s", msg)));
+				 errmsg("XGBoost training failed: %s", result.error)));
 	}
 	/* copy the malloc'd JSON before anything can throw */
-	artifact = palloc(VARHDRSZ + json_len);
-	SET_VARSIZE(artifact, VARHDRSZ + json_len);
-	memcpy(VARDATA(artifact), json, json_len);
-	free(json);
+	artifact = palloc(VARHDRSZ + result.json_len);
+	SET_VARSIZE(artifact, VARHDRSZ + result.json_len);
+	memcpy(VARDATA(artifact), result.json, result.json_len);
+	free(result.json);
+	return artifact;
+}
 
-	model = mlpipe_parse_artifact(VARDATA(artifact), json_len);
-	scale = ts.std.std[MLP_STD_PURCHASE_AMOUNT];
-	rmse_train = scale * rmse(model, X_train, y_train, n_train);
-	rmse_test = scale * rmse(model, X_test, y_test, n_test);
-	mlp_model_free(model);
+/* metadata: metrics and what produced them */
+static char *
+metadata_json(const TrainRequest *req, const TrainingSet *ts, const TrainSplit *split,
+			  double rmse_train, double rmse_test, double seconds)
+{
+	StringInfoData meta;
 
-	/* metadata: metrics and what produced them */
 	initStringInfo(&meta);
 	appendStringInfoChar(&meta, '{');
-	appendStringInfo(&meta, "\"algorithm\": \"%s\", ", algorithm);
+	appendStringInfo(&meta, "\"algorithm\": \"%s\", ", req->algorithm);
 	json_key_number(&meta, "rmse_test", rmse_test);
 	json_key_number(&meta, "rmse_train", rmse_train);
-	json_key_number(&meta, "rows_train", (double) n_train);
-	json_key_number(&meta, "rows_test", (double) n_test);
-	json_key_number(&meta, "customers", (double) ts.ncustomers);
-	json_key_number(&meta, "purchases", (double) ts.npurchases);
-	json_key_number(&meta, "training_seconds", INSTR_TIME_GET_DOUBLE(elapsed));
+	json_key_number(&meta, "rows_train", (double) split->n_train);
+	json_key_number(&meta, "rows_test", (double) split->n_test);
+	json_key_number(&meta, "customers", (double) ts->ncustomers);
+	json_key_number(&meta, "purchases", (double) ts->npurchases);
+	json_key_number(&meta, "training_seconds", seconds);
 	appendStringInfoString(&meta, "\"feature_names\": [");
 	for (int j = 0; j < MLP_NFEATURES; j++)
 		appendStringInfo(&meta, "%s\"%s\"", j ? ", " : "", mlp_feature_names[j]);
 	appendStringInfoString(&meta, "]}");
+	return meta.data;
+}
+
+/* The hyperparameters as stored with the model: every value as text. */
+static char *
+params_json(const MlpParamList *pl)
+{
+	StringInfoData mp;
 
 	initStringInfo(&mp);
 	appendStringInfoChar(&mp, '{');
-	for (int i = 0; i < pl.n; i++)
+	for (int i = 0; i < pl->n; i++)
 	{
 		appendStringInfo(&mp, "%s", i ? ", " : "");
-		escape_json(&mp, pl.key[i]);
+		escape_json(&mp, pl->key[i]);
 		appendStringInfoString(&mp, ": ");
-		escape_json(&mp, pl.value[i]);
+		escape_json(&mp, pl->value[i]);
 	}
 	appendStringInfoChar(&mp, '}');
+	return mp.data;
+}
 
-	/* register in this transaction: a failure from here on leaves no row */
-	{
-		Oid			types[6] = {TEXTOID, TEXTOID, BYTEAOID, JSONBOID, JSONBOID, JSONBOID};
-		Datum		args[6];
-		char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
-		char	   *sql = psprintf("SELECT %s.mlpipe_register_model($1, $2, $3, $4, $5, $6)",
-								   quote_identifier(schema));
+/* Registers in the caller's transaction: a failure from here on leaves no row. */
+static void
+register_model(FunctionCallInfo fcinfo, const TrainRequest *req, bytea *artifact,
+			   const TrainingSet *ts, const char *params, const char *metadata)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, BYTEAOID, JSONBOID, JSONBOID, JSONBOID};
+	Datum		args[6];
+	char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+	char	   *sql = psprintf("SELECT %s.mlpipe_register_model($1, $2, $3, $4, $5, $6)",
+							   quote_identifier(schema));
 
-		args[0] = PointerGetDatum(name);
-		args[1] = PointerGetDatum(version);
-		args[2] = PointerGetDatum(artifact);
-		args[3] = PointerGetDatum(mlpipe_std_to_jsonb(&ts.std));
-		args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(mp.data));
-		args[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(meta.data));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args(sql, 6, types, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "registering the trained model failed");
-		SPI_finish();
-	}
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(meta.data)));
+	args[0] = PointerGetDatum(req->name);
+	args[1] = PointerGetDatum(req->version);
+	args[2] = PointerGetDatum(artifact);
+	args[3] = PointerGetDatum(mlpipe_std_to_jsonb(&ts->std));
+	args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(params));
+	args[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metadata));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, 6, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "registering the trained model failed");
+	SPI_finish();
+}
+
+Datum
+mlpipe_train(PG_FUNCTION_ARGS)
+{
+	TrainRequest req;
+	TrainingSet ts;
+	TrainSplit split;
+	bytea	   *artifact;
+	MlpModel   *model;
+	double		seconds,
+				scale,
+				rmse_train,
+				rmse_test;
+	char	   *metadata;
+
+	read_request(fcinfo, &req);
+	mlpipe_build_training_set(&ts);
+	split_rows(&ts, &split);
+	artifact = train_artifact(&req, &split, &seconds);
+
+	/* evaluated by mlpipe's own evaluator: the one that will serve it */
+	model = mlpipe_parse_artifact(VARDATA(artifact), VARSIZE(artifact) - VARHDRSZ);
+	scale = ts.std.std[MLP_STD_PURCHASE_AMOUNT];
+	rmse_train = scale * rmse(model, split.X_train, split.y_train, split.n_train);
+	rmse_test = scale * rmse(model, split.X_test, split.y_test, split.n_test);
+	mlp_model_free(model);
+
+	metadata = metadata_json(&req, &ts, &split, rmse_train, rmse_test, seconds);
+	register_model(fcinfo, &req, artifact, &ts, params_json(&req.params), metadata);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(metadata)));
 }

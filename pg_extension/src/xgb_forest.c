@@ -103,21 +103,22 @@ set_count(json_t *param, const char *key, size_t n)
 }
 
 bool
-mlp_xgb_train_forest(const float *X, const float *y, size_t nrows, size_t ncols,
-					 const MlpTrainParam *params, size_t nparams, int ntrees,
-					 unsigned long seed, int nthread, MlpTrainStop stop, void *stop_arg,
-					 char **json, size_t *json_len,
-					 char *errmsg, size_t errlen)
+mlp_xgb_train_forest(const MlpTrainData *data, const MlpTrainSpec *spec, MlpTrainResult *result)
 {
 	MlpTrainParam *p = NULL;
+	MlpTrainSpec chunk_spec = *spec;
 	json_t	   *merged = NULL;
 	json_t	   *chunk = NULL;
 	char		chunk_trees[16],
 				chunk_seed[32];
 	bool		ok = false;
+	int			ntrees = spec->rounds;
+	size_t		nparams = spec->nparams;
+	char	   *errmsg = result->error;
+	size_t		errlen = sizeof(result->error);
 
-	*json = NULL;
-	*json_len = 0;
+	result->json = NULL;
+	result->json_len = 0;
 	if (ntrees < 1)
 	{
 		forest_error(errmsg, errlen, "a forest needs at least one tree");
@@ -131,32 +132,37 @@ mlp_xgb_train_forest(const float *X, const float *y, size_t nrows, size_t ncols,
 		return false;
 	}
 	if (nparams > 0)
-		memcpy(p, params, nparams * sizeof(MlpTrainParam));
+		memcpy(p, spec->params, nparams * sizeof(MlpTrainParam));
 	p[nparams].key = "num_parallel_tree";
 	p[nparams].value = chunk_trees;
 	p[nparams + 1].key = "seed";
 	p[nparams + 1].value = chunk_seed;
+	chunk_spec.params = p;
+	chunk_spec.nparams = nparams + 2;
+	chunk_spec.rounds = 1;
+	chunk_spec.forest = false;
 
 	for (int done = 0, c = 0; done < ntrees; c++)
 	{
 		int			n = ntrees - done < FOREST_CHUNK ? ntrees - done : FOREST_CHUNK;
-		char	   *text = NULL;
-		size_t		len = 0;
+		MlpTrainResult part;
 		json_error_t jerr;
 		json_t	   *model;
 
-		if (c > 0 && stop != NULL && stop(stop_arg))
+		if (c > 0 && spec->stop != NULL && spec->stop(spec->stop_arg))
 		{
 			forest_error(errmsg, errlen, "canceled");
 			goto done;
 		}
 		snprintf(chunk_trees, sizeof(chunk_trees), "%d", n);
-		snprintf(chunk_seed, sizeof(chunk_seed), "%lu", seed + (unsigned long) c);
-		if (!mlp_xgb_train(X, y, nrows, ncols, p, nparams + 2, 1, nthread, stop, stop_arg,
-						   &text, &len, errmsg, errlen))
+		snprintf(chunk_seed, sizeof(chunk_seed), "%lu", spec->seed + (unsigned long) c);
+		if (!mlp_xgb_train(data, &chunk_spec, &part))
+		{
+			forest_error(errmsg, errlen, part.error);
 			goto done;
-		chunk = json_loadb(text, len, 0, &jerr);
-		free(text);
+		}
+		chunk = json_loadb(part.json, part.json_len, 0, &jerr);
+		free(part.json);
 		model = chunk ? gbtree_model(chunk) : NULL;
 		if (model == NULL)
 		{
@@ -201,13 +207,13 @@ mlp_xgb_train_forest(const float *X, const float *y, size_t nrows, size_t ncols,
 			goto done;
 		}
 	}
-	*json = json_dumps(merged, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	if (*json == NULL)
+	result->json = json_dumps(merged, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	if (result->json == NULL)
 	{
 		forest_error(errmsg, errlen, "out of memory while writing the forest");
 		goto done;
 	}
-	*json_len = strlen(*json);
+	result->json_len = strlen(result->json);
 	ok = true;
 
 done:

@@ -1,9 +1,9 @@
 /*
- * xgb_train.h — training through the XGBoost C library (SPEC section 4).
+ * xgb_train.h — training through the XGBoost C library (docs/models.md).
  *
  * Plain C, no PostgreSQL headers.  The caller passes a dense row-major float
- * matrix (NaN = missing) and gets back the model as XGBoost JSON, exactly what
- * Booster.save_model("m.json") writes.
+ * matrix (NaN = missing) and a training spec, and gets back the model as
+ * XGBoost JSON, exactly what Booster.save_model("m.json") writes.
  */
 #ifndef MLPIPE_XGB_TRAIN_H
 #define MLPIPE_XGB_TRAIN_H
@@ -20,42 +20,57 @@ typedef struct MlpTrainParam
 /* Called between boosting rounds; returning true stops training (cancel). */
 typedef bool (*MlpTrainStop) (void *arg);
 
-/*
- * Train `rounds` boosting rounds on X (nrows x ncols, row-major) and y.
- * params are set with XGBoosterSetParam in order, after mlpipe's fixed ones
- * (objective reg:squarederror, tree_method hist, nthread per `nthread`).
- * On success returns true, *json (malloc'd, caller frees with free()) and
- * *json_len.  On failure or stop returns false with a sentence in errmsg
- * (XGBoost's first error line when it failed; "canceled" when stopped).
- * Nothing leaks on any path.
- */
-bool		mlp_xgb_train(const float *X, const float *y, size_t nrows, size_t ncols,
-						  const MlpTrainParam *params, size_t nparams, int rounds,
-						  int nthread, MlpTrainStop stop, void *stop_arg,
-						  char **json, size_t *json_len,
-						  char *errmsg, size_t errlen);
+/* The training rows: X is nrows x ncols, row-major; y has nrows targets. */
+typedef struct MlpTrainData
+{
+	const float *X;
+	const float *y;
+	size_t		nrows;
+	size_t		ncols;
+} MlpTrainData;
 
 /*
- * A random forest of ntrees trees (XGBoost's random forest mode: parallel
- * trees, one round), grown in chunks so that `stop` is asked every few
- * trees, then merged into one model (xgb_forest.c).  params must not set
- * num_parallel_tree or seed; chunk c uses seed + c.  Same contract as
- * mlp_xgb_train otherwise.
+ * What to train.  params are set with XGBoosterSetParam in order, after
+ * mlpipe's fixed ones (objective reg:squarederror, tree_method hist,
+ * nthread); they never hold n_estimators (that is `rounds`), nor, for a
+ * forest, num_parallel_tree or seed.
  */
-bool		mlp_xgb_train_forest(const float *X, const float *y, size_t nrows, size_t ncols,
-								 const MlpTrainParam *params, size_t nparams, int ntrees,
-								 unsigned long seed, int nthread, MlpTrainStop stop, void *stop_arg,
-								 char **json, size_t *json_len,
-								 char *errmsg, size_t errlen);
+typedef struct MlpTrainSpec
+{
+	const MlpTrainParam *params;
+	size_t		nparams;
+	int			rounds;			/* boosting rounds, or a forest's trees */
+	bool		forest;			/* XGBoost's random forest mode (xgb_forest.c) */
+	unsigned long seed;			/* forest only: chunk c uses seed + c */
+	int			nthread;
+	MlpTrainStop stop;			/* may be NULL */
+	void	   *stop_arg;
+} MlpTrainSpec;
+
+/* The outcome: json (malloc'd, NUL-terminated, caller frees with free())
+ * on success; a sentence in error otherwise. */
+typedef struct MlpTrainResult
+{
+	char	   *json;
+	size_t		json_len;
+	char		error[512];
+} MlpTrainResult;
 
 /*
- * XGBoost's own prediction of a JSON model on X (XGBoosterPredictFromDense,
- * nthread threads) into out[nrows].  For tests and benchmarks: checks
- * mlpipe's evaluator against the reference.
+ * Train as the spec says.  On success returns true with result->json; on
+ * failure or stop returns false, json NULL, and a sentence in
+ * result->error (XGBoost's first error line when it failed; "canceled"
+ * when stopped).  Nothing leaks on any path.
  */
-bool		mlp_xgb_predict_dense(const char *json, size_t json_len,
-								  const float *X, size_t nrows, size_t ncols,
-								  int nthread, float *out,
-								  char *errmsg, size_t errlen);
+bool		mlp_xgb_train(const MlpTrainData *data, const MlpTrainSpec *spec,
+						  MlpTrainResult *result);
+
+/*
+ * The forest half of mlp_xgb_train (xgb_forest.c): spec->rounds trees grown
+ * in chunks, so that `stop` is asked every few trees, then merged into one
+ * model.
+ */
+bool		mlp_xgb_train_forest(const MlpTrainData *data, const MlpTrainSpec *spec,
+								 MlpTrainResult *result);
 
 #endif							/* MLPIPE_XGB_TRAIN_H */

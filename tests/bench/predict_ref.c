@@ -31,7 +31,7 @@
 #include <jansson.h>
 
 #include "xgb_model.h"
-#include "xgb_train.h"
+#include "xgb_reference.h"
 
 #define MAX_RUNS 15
 

@@ -10,6 +10,7 @@
 #include "ridge.h"
 #include "tune_space.h"
 #include "xgb_linear.h"
+#include "xgb_reference.h"
 #include "xgb_train.h"
 
 #define NR 4000
@@ -124,8 +125,16 @@ test_against_xgboost(void)
 	for (int i = 0; i < NR; i += 5)
 		X[i * NC + 1] = NAN;
 	CHECK(mlp_ridge_fit(X, y, NR, NC, 0.3, NULL, NULL, w, &b, err, sizeof(err)), "fit lambda 0.3");
-	CHECK(mlp_xgb_train(X, y, NR, NC, params, sizeof(params) / sizeof(params[0]), 500, 1,
-						NULL, NULL, &cd, &cd_len, err, sizeof(err)), "XGBoost coordinate descent trains");
+	MlpTrainData data = {X, y, NR, NC};
+	MlpTrainSpec spec = {.params = params, .nparams = sizeof(params) / sizeof(params[0]),
+	.rounds = 500, .nthread = 1};
+	MlpTrainResult trained;
+
+	CHECK(mlp_xgb_train(&data, &spec, &trained), "XGBoost coordinate descent trains");
+	cd = trained.json;
+	cd_len = trained.json_len;
+	if (cd == NULL)
+		snprintf(err, sizeof(err), "%.200s", trained.error);
 	CHECK(mlp_xgb_linear_json(w, b, NC, &ours, &ours_len, err, sizeof(err)), "the closed form as a gblinear artifact");
 	if (cd == NULL || ours == NULL)
 	{

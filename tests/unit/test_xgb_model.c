@@ -18,9 +18,27 @@
 #include <jansson.h>
 
 #include "xgb_model.h"
+#include "xgb_reference.h"
 #include "xgb_train.h"
 
 #define NFEAT 19
+
+
+/* Trains as spec says; the result's JSON and error copied out as the
+ * callers below use them. */
+static bool
+train_json(const float *X, const float *y, size_t nrows, size_t ncols,
+		   const MlpTrainSpec *spec, char **json, size_t *json_len, char *err, size_t errlen)
+{
+	MlpTrainData data = {X, y, nrows, ncols};
+	MlpTrainResult result;
+	bool		ok = mlp_xgb_train(&data, spec, &result);
+
+	*json = result.json;
+	*json_len = result.json_len;
+	snprintf(err, errlen, "%s", result.error);
+	return ok;
+}
 
 static int	n_passed;
 static int	n_failed;
@@ -163,11 +181,11 @@ test_trained(const char *label, const MlpTrainParam *params, size_t nparams,
 	make_data(ntest, 4242, T, NULL);
 
 	/* forest_trees > 0: grown in chunks by mlp_xgb_train_forest and merged */
-	if (forest_trees > 0
-		? !mlp_xgb_train_forest(X, y, ntrain, NFEAT, params, nparams, forest_trees, 7, 1,
-								NULL, NULL, &json, &json_len, err, sizeof(err))
-		: !mlp_xgb_train(X, y, ntrain, NFEAT, params, nparams, rounds, 1,
-						 NULL, NULL, &json, &json_len, err, sizeof(err)))
+	MlpTrainSpec spec = {.params = params, .nparams = nparams, .nthread = 1,
+		.rounds = forest_trees > 0 ? forest_trees : rounds,
+	.forest = forest_trees > 0, .seed = 7};
+
+	if (!train_json(X, y, ntrain, NFEAT, &spec, &json, &json_len, err, sizeof(err)))
 	{
 		check(false, "%s: training failed: %s", label, err);
 		goto done;
@@ -272,6 +290,7 @@ test_forest_stop(void)
 	char	   *json = NULL;
 	size_t		json_len = 0;
 	char		err[256];
+	MlpTrainSpec spec = {.nthread = 1, .forest = true, .seed = 1};
 	int			calls = 0;
 	bool		ok;
 
@@ -283,13 +302,16 @@ test_forest_stop(void)
 		return;
 	}
 	make_data(n, 9, X, y);
-	ok = mlp_xgb_train_forest(X, y, n, NFEAT, NULL, 0, 10000, 1, 1, stop_now, &calls,
-							  &json, &json_len, err, sizeof(err));
+	spec.rounds = 10000;
+	spec.stop = stop_now;
+	spec.stop_arg = &calls;
+	ok = train_json(X, y, n, NFEAT, &spec, &json, &json_len, err, sizeof(err));
 	check(!ok && json == NULL && strcmp(err, "canceled") == 0,
 		  "forest of 10000 trees stopped early: ok=%d err=%s", ok, ok ? "" : err);
 	check(calls <= 4, "forest stop asked %d times before stopping", calls);
-	ok = mlp_xgb_train_forest(X, y, n, NFEAT, NULL, 0, 0, 1, 1, NULL, NULL,
-							  &json, &json_len, err, sizeof(err));
+	spec.rounds = 0;
+	spec.stop = NULL;
+	ok = train_json(X, y, n, NFEAT, &spec, &json, &json_len, err, sizeof(err));
 	check(!ok, "a forest of 0 trees is refused");
 	free(X);
 	free(y);
@@ -316,20 +338,23 @@ test_training_errors(void)
 	MlpTrainParam bad[] = {{"max_depth", "not-a-number"}};
 	bool		ok;
 
-	ok = mlp_xgb_train(X, y, 4, 2, NULL, 0, 10, 1, stop_now, &calls,
-					   &json, &json_len, err, sizeof(err));
+	MlpTrainSpec spec = {.rounds = 10, .nthread = 1, .stop = stop_now, .stop_arg = &calls};
+
+	ok = train_json(X, y, 4, 2, &spec, &json, &json_len, err, sizeof(err));
 	check(!ok && json == NULL && json_len == 0, "train: stop callback cancels training");
 	check(strcmp(err, "canceled") == 0, "train: stop message is \"canceled\", got \"%s\"", err);
 	check(calls == 3, "train: stop callback called between rounds (%d calls)", calls);
 
 	err[0] = '\0';
-	ok = mlp_xgb_train(X, y, 4, 2, bad, 1, 2, 1, NULL, NULL, &json, &json_len, err, sizeof(err));
+	spec = (MlpTrainSpec) {.params = bad, .nparams = 1, .rounds = 2, .nthread = 1};
+	ok = train_json(X, y, 4, 2, &spec, &json, &json_len, err, sizeof(err));
 	check(!ok && json == NULL, "train: a bad parameter fails");
 	check(strstr(err, "XGBoost") != NULL && strchr(err, '\n') == NULL,
 		  "train: XGBoost's error is reported on one line: \"%s\"", err);
 
 	err[0] = '\0';
-	ok = mlp_xgb_train(X, y, 0, 2, NULL, 0, 2, 1, NULL, NULL, &json, &json_len, err, sizeof(err));
+	spec = (MlpTrainSpec) {.rounds = 2, .nthread = 1};
+	ok = train_json(X, y, 0, 2, &spec, &json, &json_len, err, sizeof(err));
 	check(!ok && err[0] != '\0', "train: no rows is refused");
 
 	err[0] = '\0';
@@ -1069,8 +1094,9 @@ report_timing(void)
 	make_data(nrows, 98, T, NULL);
 	for (size_t i = 0; i < nrows * NFEAT; i++)
 		D[i] = T[i];
-	if (!mlp_xgb_train(X, y, ntrain, NFEAT, params, 3, 200, 2, NULL, NULL,
-					   &json, &json_len, err, sizeof(err)))
+	MlpTrainSpec spec = {.params = params, .nparams = 3, .rounds = 200, .nthread = 2};
+
+	if (!train_json(X, y, ntrain, NFEAT, &spec, &json, &json_len, err, sizeof(err)))
 	{
 		check(false, "timing: training failed: %s", err);
 		goto done;

@@ -1,0 +1,128 @@
+/*
+ * test_train_params.c — unit tests of mlpipe_train's hyperparameter table,
+ * algorithm defaults and training spec (train_params.c).
+ */
+#include <string.h>
+
+#include "check.h"
+#include "train_params.h"
+
+static void
+test_set_get(void)
+{
+	MlpParamList pl = {0};
+	char		key[MLP_MAX_PARAMS + 1][16];
+
+	CHECK(mlp_params_get(&pl, "eta") == NULL, "an empty list has no eta");
+	CHECK(mlp_params_set(&pl, "eta", "0.1"), "set eta");
+	CHECK(mlp_params_set(&pl, "max_depth", "3"), "set max_depth");
+	CHECK(mlp_params_set(&pl, "eta", "0.2"), "set eta again");
+	CHECK(pl.n == 2, "setting a key again replaces it");
+	CHECK(strcmp(pl.key[0], "eta") == 0 && strcmp(pl.value[0], "0.2") == 0,
+		  "a replaced key keeps its place");
+	CHECK(strcmp(mlp_params_get(&pl, "max_depth"), "3") == 0, "get max_depth");
+
+	memset(&pl, 0, sizeof(pl));
+	for (int i = 0; i < MLP_MAX_PARAMS; i++)
+	{
+		snprintf(key[i], sizeof(key[i]), "k%d", i);
+		mlp_params_set(&pl, key[i], "1");
+	}
+	CHECK(pl.n == MLP_MAX_PARAMS, "the list holds MLP_MAX_PARAMS keys");
+	CHECK(!mlp_params_set(&pl, "one_more", "1"), "a full list refuses a new key");
+	CHECK(mlp_params_set(&pl, "k3", "2"), "a full list still replaces a key");
+}
+
+static void
+test_defaults(void)
+{
+	const char *algorithms[] = {"xgboost", "random_forest", "linear"};
+	const char *boosters[] = {"gbtree", "gbtree", "gblinear"};
+
+	for (int i = 0; i < 3; i++)
+	{
+		MlpParamList pl = {0};
+
+		CHECK(mlp_params_defaults(&pl, algorithms[i]), algorithms[i]);
+		CHECK(strcmp(mlp_params_get(&pl, "booster"), boosters[i]) == 0, "booster per algorithm");
+		CHECK(strcmp(mlp_params_get(&pl, "n_estimators"), "200") == 0, "200 rounds by default");
+		CHECK(strcmp(mlp_params_get(&pl, "seed"), "42") == 0, "a fixed seed");
+		CHECK(strcmp(mlp_params_get(&pl, "nthread"), "1") == 0, "one thread");
+		CHECK(strcmp(pl.key[0], "seed") == 0, "common defaults come first");
+	}
+	{
+		MlpParamList pl = {0};
+
+		CHECK(!mlp_params_defaults(&pl, "svm"), "an unknown algorithm is refused");
+		CHECK(pl.n == 0, "and sets nothing");
+		CHECK(!mlp_params_defaults(&pl, ""), "an empty algorithm is refused");
+	}
+}
+
+/* The spec of algorithm's defaults with one key set on top. */
+static bool
+spec_with(const char *algorithm, const char *key, const char *value,
+		  MlpTrainSpec *spec, MlpTrainParam *xgb, MlpParamError *err)
+{
+	MlpParamList pl = {0};
+
+	mlp_params_defaults(&pl, algorithm);
+	if (key)
+		mlp_params_set(&pl, key, value);
+	return mlp_params_to_spec(&pl, algorithm, xgb, spec, err);
+}
+
+static bool
+has_key(const MlpTrainSpec *spec, const char *key)
+{
+	for (size_t i = 0; i < spec->nparams; i++)
+		if (strcmp(spec->params[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_spec(void)
+{
+	MlpTrainSpec spec;
+	MlpTrainParam xgb[MLP_MAX_PARAMS];
+	MlpParamError err;
+
+	CHECK(spec_with("xgboost", NULL, NULL, &spec, xgb, &err), "xgboost defaults make a spec");
+	CHECK(spec.rounds == 200 && !spec.forest && spec.nthread == 1, "xgboost: 200 rounds, one thread");
+	CHECK(!has_key(&spec, "n_estimators"), "n_estimators is rounds, not an XGBoost parameter");
+	CHECK(has_key(&spec, "seed") && has_key(&spec, "max_depth"), "the rest goes to XGBoost");
+
+	CHECK(spec_with("random_forest", "seed", "7", &spec, xgb, &err), "forest defaults make a spec");
+	CHECK(spec.forest && spec.seed == 7 && spec.rounds == 200, "forest: seed and trees");
+	CHECK(!has_key(&spec, "seed"), "a forest seeds each chunk itself");
+
+	CHECK(spec_with("linear", "n_estimators", "5", &spec, xgb, &err) && spec.rounds == 5,
+		  "n_estimators sets the rounds");
+
+	CHECK(!spec_with("xgboost", "n_estimators", "0", &spec, xgb, &err), "0 rounds refused");
+	CHECK(strcmp(err.message, "hyperparams.n_estimators must be a whole number between 1 and 100000") == 0,
+		  err.message);
+	CHECK(!spec_with("xgboost", "n_estimators", "12abc", &spec, xgb, &err), "trailing text refused");
+	CHECK(!spec_with("xgboost", "n_estimators", "", &spec, xgb, &err), "empty text refused");
+	CHECK(!spec_with("xgboost", "n_estimators", "99999999999999999999", &spec, xgb, &err),
+		  "overflow refused");
+	CHECK(!spec_with("xgboost", "nthread", "0", &spec, xgb, &err), "nthread 0 refused");
+	CHECK(!spec_with("xgboost", "num_parallel_tree", "4", &spec, xgb, &err),
+		  "num_parallel_tree refused");
+	CHECK(strstr(err.message, "random_forest") != NULL, "num_parallel_tree: says what to use");
+	CHECK(!spec_with("xgboost", "objective", "reg:logistic", &spec, xgb, &err),
+		  "another objective refused");
+	CHECK(spec_with("xgboost", "objective", "reg:squarederror", &spec, xgb, &err),
+		  "reg:squarederror accepted");
+	CHECK(!spec_with("random_forest", "seed", "-1", &spec, xgb, &err), "a negative forest seed refused");
+}
+
+int
+main(void)
+{
+	test_set_get();
+	test_defaults();
+	test_spec();
+	return check_summary();
+}
