@@ -2,7 +2,7 @@
 # data; `make test` builds, installs and runs every test suite on a
 # throwaway cluster.  See README.md.
 
-.PHONY: all extension tools services install deps run test bench psql status stop clean fuzz test-asan
+.PHONY: all extension tools services install deps run test bench psql status stop clean fuzz test-asan standby
 
 all: extension tools services
 
@@ -48,7 +48,13 @@ psql:
 status:
 	@scripts/pg.sh status
 
+# a hot standby of the embedded cluster: var/pg-standby, port 5434
+# (MLPIPE_SYNC_COMMIT=on or remote_apply makes commits wait for it)
+standby:
+	@scripts/pg.sh standby
+
 stop:
+	@if [ -e var/pg-standby ]; then MLPIPE_PG_NAME=pg-standby scripts/pg.sh stop; fi
 	@scripts/pg.sh stop
 
 clean:

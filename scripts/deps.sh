@@ -7,6 +7,7 @@ packages=(
 	# build
 	build-essential pkg-config clang llvm
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
+	postgresql-15-plproxy
 	libpq-dev libmicrohttpd-dev libjansson-dev libxgboost-dev
 	# test and bench
 	python3-xgboost python3-requests curl wrk valgrind
