@@ -1,8 +1,9 @@
 /*
  * builtin.c — the routes every service has: /healthz (the process is up),
- * /readyz (its database answers) and /metrics (Prometheus text).
+ * /readyz (its database answers, recent enough on a standby: readiness.c) and /metrics (Prometheus text).
  */
 #include "metrics.h"
+#include "readiness.h"
 #include "router.h"
 
 static void
@@ -15,13 +16,8 @@ handle_healthz(struct request *req, struct reply *rep)
 static void
 handle_readyz(struct request *req, struct reply *rep)
 {
-	struct db_error err;
-
 	(void) req;
-	if (db_ping(&err))
-		reply_json(rep, 200, json_pack("{s:s,s:s}", "status", "ready", "database", "ok"));
-	else
-		reply_json(rep, 503, json_pack("{s:s}", "detail", "Database unavailable"));
+	readiness_reply(rep);
 }
 
 static void

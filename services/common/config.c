@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "readiness.h"
 
 #define DEFAULT_MAX_BODY (1024UL * 1024)
 #define DEFAULT_MAX_UPLOAD (64UL * 1024 * 1024)
@@ -25,7 +26,11 @@ config_usage(const struct service *svc, FILE *out)
 			"%s\n\n"
 			"Configuration comes only from the environment:\n"
 			"  DATABASE_URL        libpq connection string or URI; when unset libpq's\n"
-			"                      PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD... apply\n"
+			"                      PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD... apply;\n"
+			"                      several hosts fail over: 'host=a,b port=5432,5432\n"
+			"                      target_session_attrs=read-write' (or prefer-standby)\n"
+			"  MLPIPE_MAX_REPLICA_LAG  on a hot standby, /readyz answers 503 past this\n"
+			"                      replay lag in seconds (default 30, 0 = no limit)\n"
 			"  HOST                address to listen on (default 127.0.0.1)\n"
 			"  PORT                port to listen on (default %u)\n"
 			"  MLPIPE_API_TOKEN    when set, changing endpoints need\n"
@@ -146,5 +151,8 @@ config_read(const struct service *svc, struct config *cfg)
 	if (env_number(svc, "MLPIPE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT, 0, 86400, &v) != 0)
 		return -1;
 	cfg->header_timeout = (unsigned) v;
+	/* read where it is used: /readyz (readiness.c) */
+	if (readiness_init(svc->name) != 0)
+		return -1;
 	return 0;
 }

@@ -112,6 +112,9 @@ db_http_status(const char *sqlstate)
 	 */
 	if (strncmp(sqlstate, "22", 2) == 0 || strcmp(sqlstate, "23514") == 0)
 		return 422;
+	/* 25006 read_only_sql_transaction: a write reached a hot standby */
+	if (strcmp(sqlstate, "25006") == 0)
+		return 503;
 	if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P0", 4) == 0 ||
 		strcmp(sqlstate, "53300") == 0) /* too_many_connections */
 		return 503;
@@ -315,8 +318,8 @@ db_result_json(PGresult *res)
 	return j;
 }
 
-int
-db_ping(struct db_error *err)
+PGresult *
+db_query(const char *sql, struct db_error *err)
 {
 	for (int attempt = 0; attempt < 2; attempt++)
 	{
@@ -324,20 +327,27 @@ db_ping(struct db_error *err)
 		PGresult   *res;
 
 		if (tc == NULL)
-			return 0;
-		res = PQexec(tc->conn, "SELECT 1");
+			return NULL;
+		res = PQexec(tc->conn, sql);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		{
-			PQclear(res);
-			return 1;
-		}
-		PQclear(res);
+			return res;
 		if (!lost_connection(tc))
 		{
-			set_error(err, 503, NULL, PQerrorMessage(tc->conn));
-			return 0;
+			set_result_error(err, res);
+			PQclear(res);
+			return NULL;
 		}
+		PQclear(res);
 	}
 	set_down_error(err, NULL);
-	return 0;
+	return NULL;
+}
+
+int
+db_ping(struct db_error *err)
+{
+	PGresult   *res = db_query("SELECT 1", err);
+
+	PQclear(res);
+	return res != NULL;
 }

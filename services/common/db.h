@@ -42,7 +42,14 @@ PGresult   *db_exec(int stmt, const char *const *values, const int *lengths,
  */
 json_t	   *db_result_json(PGresult *res);
 
-/* Is the database reachable now?  Used by /readyz.  */
+/*
+ * Runs a fixed, parameterless read-only query on the calling thread's
+ * connection (once more on a fresh one if the connection was lost).
+ * Returns a PGRES_TUPLES_OK result to PQclear, or NULL with err filled.
+ */
+PGresult   *db_query(const char *sql, struct db_error *err);
+
+/* Is the database reachable now?  */
 int			db_ping(struct db_error *err);
 
 /* Maps a SQLSTATE to the HTTP status of the errors table in services/README.md. */

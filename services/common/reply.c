@@ -114,7 +114,10 @@ reply_db_error(struct reply *rep, const struct db_error *err)
 		reply_errors(rep, errors);
 		return;
 	}
-	if (err->http_status == 503)
+	if (err->http_status == 503 && strcmp(err->sqlstate, "25006") == 0)
+		reply_detail(rep, 503, "Database is read-only: this service reached a hot standby, "
+					 "and writes go to the primary (connect with target_session_attrs=read-write)");
+	else if (err->http_status == 503)
 		reply_detail(rep, 503, "Database unavailable");
 	else if (err->http_status == 500)
 	{
