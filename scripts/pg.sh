@@ -3,7 +3,7 @@
 # port and socket directory, under var/ in the repository.
 #
 #   scripts/pg.sh start     create the cluster if needed, start it, create the database
-#   scripts/pg.sh stop      stop it (fast shutdown)
+#   scripts/pg.sh stop      stop it (fast shutdown; MLPIPE_PG_STOP_MODE=immediate: a crash)
 #   scripts/pg.sh status    say whether it runs, where, and what it holds
 #   scripts/pg.sh destroy   stop it and remove its directory
 #   scripts/pg.sh env       print the PG* variables that reach it (eval "$(scripts/pg.sh env)")
@@ -192,7 +192,7 @@ cmd_promote() {
 
 cmd_stop() {
 	if is_running; then
-		as_server_user "$pgbin/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null
+		as_server_user "$pgbin/pg_ctl" -D "$home/data" -m "${MLPIPE_PG_STOP_MODE:-fast}" -w stop >/dev/null
 		echo "pg.sh: stopped (var/$name)"
 	else
 		echo "pg.sh: not running (var/$name)"

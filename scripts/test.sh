@@ -36,5 +36,6 @@ run_suite tools tests/tools/test_generator.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
 [ -x tests/fault/run.sh ] && run_suite fault tests/fault/run.sh
 [ -x tests/deploy/run.sh ] && run_suite deploy tests/deploy/run.sh
+[ -x tests/scale/run.sh ] && run_suite scale tests/scale/run.sh
 
 suites_summary suites

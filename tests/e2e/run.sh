@@ -18,7 +18,9 @@
 # E2E_PG_STOP / E2E_PG_START; without either they are skipped.
 #
 # Settings: MLPIPE_BIN (default build/bin; build/bin-asan for sanitizers),
-# E2E_KEEP_LOGS=1 keeps the log directory.
+# E2E_KEEP_LOGS=1 keeps the log directory.  E2E_READ_PGHOST and
+# E2E_READ_PGPORT (tests/scale): preprocessing and inference connect there,
+# to a hot standby, while the registry and psql use the primary.
 #
 # Invalid JSON bodies get 422 with type "json_invalid", as FastAPI answers.
 set -uo pipefail
@@ -96,8 +98,15 @@ if ! psql -XAtq -v ON_ERROR_STOP=1 -f "$top/sql/roles.sql" >>"$logdir/psql.log" 
 	finish
 fi
 
+read_host=${E2E_READ_PGHOST:-${PGHOST:-}}
+read_port=${E2E_READ_PGPORT:-${PGPORT:-}}
+read_only=0
+[ -n "${E2E_READ_PGPORT:-}" ] && read_only=1
+
 start_service() {	# name port threads
-	PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=$3 MLPIPE_DISPATCHERS=1 HOST=127.0.0.1 PORT=$2 \
+	local host=${PGHOST:-} pgport=${PGPORT:-}
+	if [ "$1" != registry ]; then host=$read_host pgport=$read_port; fi
+	PGHOST=$host PGPORT=$pgport PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=$3 MLPIPE_DISPATCHERS=1 HOST=127.0.0.1 PORT=$2 \
 		"$bin/mlpipe-$1" 2>"$logdir/$1.log" &
 	pids+=($!)
 }
@@ -134,7 +143,7 @@ fi
 
 REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
 	INFERENCE="http://127.0.0.1:$inf_port" TOKEN=$token MAX_UPLOAD=$max_upload RUN_ID=$$ \
-	PG_STOP=$pg_stop PG_START=$pg_start LOGDIR=$logdir COUNTS="$logdir/counts" \
+	PG_STOP=$pg_stop PG_START=$pg_start READ_ONLY_DB=$read_only LOGDIR=$logdir COUNTS="$logdir/counts" \
 	"$py" "$top/tests/e2e/test_api.py"
 if [ -f "$logdir/counts" ]; then
 	read -r p f <"$logdir/counts"

@@ -11,6 +11,10 @@ Run by tests/e2e/run.sh, which starts the real binaries and passes:
                                        database (empty: DB-down part skipped)
   LOGDIR                               where the services' stderr goes
   COUNTS                               file to write "passed failed" to
+  READ_ONLY_DB                         1: preprocessing and inference run on a
+                                       hot standby (tests/scale), so ingesting
+                                       must get 503 saying the database is
+                                       read-only
 
 Uses the old pipeline's client library (requests), including its multipart
 upload call, so what passes here works for the old clients.
@@ -29,6 +33,7 @@ INF = os.environ["INFERENCE"]
 TOKEN = os.environ["TOKEN"]
 MAX_UPLOAD = int(os.environ["MAX_UPLOAD"])
 RUN = os.environ["RUN_ID"]
+READ_ONLY_DB = os.environ.get("READ_ONLY_DB") == "1"
 AUTH = {"Authorization": "Bearer " + TOKEN}
 BAD_AUTH = {"Authorization": "Bearer not-the-token"}
 
@@ -311,7 +316,10 @@ def test_preprocessing():
     r = requests.post(PRE + "/purchases", json=bad, headers=AUTH)
     check_422(r, ["body", 3, "age"], "greater_than_equal", "ingest with one bad row")
     r = requests.post(PRE + "/purchases", json={"purchases": rows}, headers=AUTH)
-    if status(r, 201, "ingest {\"purchases\": [...]}"):
+    if READ_ONLY_DB:
+        if status(r, 503, "ingest on a hot standby (SQLSTATE 25006)"):
+            check("read-only" in r.json()["detail"], "the 503 says the database is read-only", r.text)
+    elif status(r, 201, "ingest {\"purchases\": [...]}"):
         check(r.json() == {"inserted": 3}, "ingest count", r.text)
     check_422(requests.post(PRE + "/purchases", json={"purchases": [purchase(cid, gender=None)]},
                             headers=AUTH),
