@@ -413,6 +413,17 @@ coalesce_submit(struct coalesce_job *job)
 	job->next = NULL;
 	job->queued_ns = now_ns();
 	pthread_mutex_lock(&queue_lock);
+	if (stopping)
+	{
+		/*
+		 * The dispatchers are gone or about to go: a job queued now could
+		 * wait for ever, its connection suspended, and libmicrohttpd aborts
+		 * a daemon stopped with suspended connections.  Run it here.
+		 */
+		pthread_mutex_unlock(&queue_lock);
+		run_jobs(&job, 1);
+		return;
+	}
 	if (queue_tail)
 		queue_tail->next = job;
 	else

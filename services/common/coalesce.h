@@ -63,7 +63,11 @@ struct coalesce_job *coalesce_job_new(int stmt, int batch_stmt,
  */
 int			coalesce_start(unsigned nthreads);
 
-/* Queues a job; its complete() runs later on a dispatcher thread. */
+/*
+ * Queues a job; its complete() runs later on a dispatcher thread.  Once
+ * coalesce_stop() has begun, the job runs on the calling thread instead and
+ * complete() is called before this returns: every job is completed.
+ */
 void		coalesce_submit(struct coalesce_job *job);
 
 /*

@@ -57,6 +57,7 @@ static const struct service *svc;
 static struct config cfg;
 static struct route_table tables[2];	/* the built-in routes, then the service's */
 static atomic_int inflight;
+static atomic_int stopping;		/* a signal came: every answer closes its connection */
 
 /* status decided in the first callback, before the body arrives */
 enum early
@@ -155,6 +156,9 @@ send_reply(struct MHD_Connection *conn, struct req_ctx *ctx, struct reply *rep)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, rep->disposition);
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	/* keep-alive clients would keep the requests coming through the grace period */
+	if (atomic_load(&stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (status == 405)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, ctx->allow);
 	ret = MHD_queue_response(conn, status, resp);
@@ -505,10 +509,15 @@ service_main(const struct service *service, int argc, char **argv)
 			cfg.max_connections_per_ip, cfg.connection_timeout, cfg.header_timeout);
 
 	sigwait(&sigs, &sig);
+	atomic_store(&stopping, 1);
 
 	/*
 	 * Stop accepting, let requests in flight finish (bounded), then stop.
-	 * MHD_stop_daemon alone would cut responses still being written.
+	 * MHD_stop_daemon alone would cut responses still being written.  Every
+	 * answer from now on closes its connection, so keep-alive clients go.
+	 * Whatever still arrives on an open connection after coalesce_stop()
+	 * runs on its HTTP thread (coalesce_submit), so no connection is left
+	 * suspended: MHD_stop_daemon aborts the process if one is.
 	 */
 	{
 		MHD_socket	lsock = MHD_quiesce_daemon(d);

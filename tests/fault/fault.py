@@ -21,6 +21,8 @@ import time
 
 import requests
 
+import shutdown
+
 TOP = os.environ["FAULT_TOP"]
 BIN = os.environ["FAULT_BIN"]
 LOGDIR = os.environ["FAULT_LOGDIR"]
@@ -141,6 +143,7 @@ class Service:
 
 
 SERVICES = {}
+EXTRA_PROCS = []				# started by a test on its own (shutdown.py)
 
 
 def write_pids():
@@ -148,6 +151,14 @@ def write_pids():
         for s in SERVICES.values():
             if s.proc is not None and s.proc.poll() is None:
                 f.write("%d\n" % s.proc.pid)
+        for proc in EXTRA_PROCS:
+            if proc.poll() is None:
+                f.write("%d\n" % proc.pid)
+
+
+def track_proc(proc):
+    EXTRA_PROCS.append(proc)
+    write_pids()
 
 
 def reg():
@@ -1104,7 +1115,7 @@ def main():
                           json={"model_name": base_name, "model_version": "1.0", "purchase_data": purchase(42)})
         check(r.status_code == 200, "predict with the base model", r.text[:300])
 
-        only = os.environ.get("FAULT_ONLY", "race kill outage slow idle battery").split()
+        only = os.environ.get("FAULT_ONLY", "race kill outage slow idle battery shutdown").split()
         if "slow" in only:
             slow = start_slow_clients()
             t_slow = time.monotonic()
@@ -1123,6 +1134,8 @@ def main():
             test_many_idle(base_name, 1500)
         if "battery" in only:
             test_battery(base_name, small)
+        if "shutdown" in only:
+            shutdown.test_sigterm_keepalive(check, note, BIN, LOGDIR, track=track_proc)
     except Exception as e:
         import traceback
         traceback.print_exc()

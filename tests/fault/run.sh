@@ -14,8 +14,8 @@
 # data), then tests/fault/fault.py starts the three services on free ports
 # as their own roles and runs: a database outage under load, kill -9 of the
 # registry during uploads, 100 concurrent registrations of one version, a
-# battery of malformed requests with RSS before/after, and slow or idle
-# clients.  Ends with "fault: N passed, M failed"; exits non-zero on failure.
+# battery of malformed requests with RSS before/after, slow or idle
+# clients, and SIGTERM under keep-alive load (shutdown.py).  Ends with "fault: N passed, M failed"; exits non-zero on failure.
 #
 # Always stops the services it started and leaves the database running.
 # FAULT_KEEP_LOGS=1 keeps the log directory (it is kept anyway on failure).
