@@ -42,6 +42,7 @@ $$;
 -- what PUBLIC gets by default on functions is taken back for the ones that write
 REVOKE EXECUTE ON FUNCTION
 	mlpipe_train(text, text, text, jsonb),
+	mlpipe_tune(text, text, text, jsonb),
 	mlpipe_register_model(text, text, bytea, jsonb, jsonb, jsonb),
 	mlpipe_remove_model(text, text),
 	mlpipe_ingest_purchases(jsonb)
@@ -49,7 +50,7 @@ FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA mlpipe TO mlpipe_reader, mlpipe_writer, mlpipe_ingest;
 
-GRANT SELECT ON mlpipe.purchases, mlpipe.models TO mlpipe_reader;
+GRANT SELECT ON mlpipe.purchases, mlpipe.models, mlpipe.tuning_trials TO mlpipe_reader;
 
 GRANT mlpipe_reader TO mlpipe_writer;
 GRANT INSERT, DELETE ON mlpipe.models TO mlpipe_writer;

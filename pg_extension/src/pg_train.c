@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -25,65 +26,142 @@
 #include "utils/memutils.h"
 
 #include "mlpipe_models.h"
-#include "mlpipe_pg.h"
-#include "train_params.h"
+#include "pg_train.h"
 
 PG_FUNCTION_INFO_V1(mlpipe_train);
 
-/* hyperparams: a flat JSON object of numbers, strings and booleans */
-static void
-apply_hyperparams(Jsonb *jb, MlpParamList *pl)
+void
+mlpipe_jsonb_object_each(JsonbContainer *c, MlpJsonbPairFn fn, void *arg)
 {
-	JsonbIterator *it;
+	JsonbIterator *it = JsonbIteratorInit(c);
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	char	   *key = NULL;
 
-	if (!JB_ROOT_IS_OBJECT(jb))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperparams must be a JSON object")));
-	it = JsonbIteratorInit(&jb->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		if (tok == WJB_KEY)
 			key = pnstrdup(v.val.string.val, v.val.string.len);
 		else if (tok == WJB_VALUE)
-		{
-			char	   *value;
-
-			if (v.type == jbvNumeric)
-				value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-			else if (v.type == jbvString)
-				value = pnstrdup(v.val.string.val, v.val.string.len);
-			else if (v.type == jbvBool)
-				value = v.val.boolean ? "true" : "false";
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("hyperparams.%s must be a number, a string or a boolean", key)));
-			if (!mlp_params_set(pl, key, value))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("hyperparams has more than %d entries", MLP_MAX_PARAMS)));
-		}
+			fn(key, &v, arg);
 	}
 }
+
+char *
+mlpipe_jsonb_scalar_text(const JsonbValue *v)
+{
+	if (v->type == jbvNumeric)
+		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	if (v->type == jbvString)
+		return pnstrdup(v->val.string.val, v->val.string.len);
+	if (v->type == jbvBool)
+		return pstrdup(v->val.boolean ? "true" : "false");
+	return NULL;
+}
+
+typedef struct HyperparamsArg
+{
+	const char *algorithm;
+	MlpParamList *pl;
+} HyperparamsArg;
+
+static void
+apply_hyperparam(const char *key, JsonbValue *v, void *arg)
+{
+	HyperparamsArg *a = arg;
+	char	   *value;
+
+	mlpipe_check_hyperparam_name(a->algorithm, key, "hyperparams");
+	value = mlpipe_jsonb_scalar_text(v);
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams.%s must be a number, a string or a boolean", key)));
+	if (!mlp_params_set(a->pl, key, value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams has more than %d entries", MLP_MAX_PARAMS)));
+}
+
+/* hyperparams: a flat JSON object of numbers, strings and booleans, each
+ * key one the algorithm takes */
+static void
+apply_hyperparams(Jsonb *jb, const char *algorithm, MlpParamList *pl)
+{
+	HyperparamsArg a = {algorithm, pl};
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams must be a JSON object")));
+	mlpipe_jsonb_object_each(&jb->root, apply_hyperparam, &a);
+}
+
+void
+mlpipe_check_hyperparam_name(const char *algorithm, const char *key, const char *where)
+{
+	char		valid[1024];
+
+	if (mlp_params_known(algorithm, key))
+		return;
+	mlp_params_known_list(algorithm, valid, sizeof(valid));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s: unknown hyperparameter \"%s\" for algorithm %s", where, key, algorithm),
+			 errdetail("XGBoost would ignore it and train with its default."),
+			 errhint("Valid keys for %s: %s.", algorithm, valid)));
+}
+
+/* Training progress, reported every 2 s of a long training. */
+typedef struct TrainProgress
+{
+	instr_time	start;
+	double		next_notice;	/* seconds since start */
+	int			calls;			/* stop checks so far: about one per round */
+	int			expected;		/* stop checks in the whole training */
+} TrainProgress;
+
+#define PROGRESS_EVERY 2.0
 
 /*
  * Called by XGBoost between rounds: stop on a query cancel or shutdown.
  * Not CHECK_FOR_INTERRUPTS(): its longjmp must not cross XGBoost's C++
  * frames.  InterruptPending alone is not enough: it is also set for
- * interrupts that do not end the query.
+ * interrupts that do not end the query.  Also says how far training is
+ * once it has run 2 s; interrupts are held meanwhile, so that sending the
+ * NOTICE cannot end the query here either.
  */
 static bool
 train_should_stop(void *arg)
 {
-	return QueryCancelPending || ProcDiePending;
+	TrainProgress *p = arg;
+	instr_time	now;
+	double		elapsed;
+
+	if (QueryCancelPending || ProcDiePending)
+		return true;
+	if (p == NULL)
+		return false;
+	p->calls++;
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, p->start);
+	elapsed = INSTR_TIME_GET_DOUBLE(now);
+	if (elapsed >= p->next_notice && p->calls > 1 && p->expected > 0)
+	{
+		double		done = Min(1.0, (double) (p->calls - 1) / p->expected);
+
+		HOLD_INTERRUPTS();
+		ereport(NOTICE,
+				(errmsg("training: %.0f%% done, %.1f s elapsed, about %.0f s left",
+						100 * done, elapsed, done > 0 ? elapsed / done - elapsed : 0)));
+		RESUME_INTERRUPTS();
+		p->next_notice = elapsed + PROGRESS_EVERY;
+	}
+	return false;
 }
 
-static double
-rmse(const MlpModel *model, const float *X, const float *y, int64 n)
+double
+mlpipe_rmse(const MlpModel *model, const float *X, const float *y, int64 n)
 {
 	double		sum = 0;
 	double		x[MLP_NFEATURES];
@@ -105,53 +183,31 @@ json_key_number(StringInfo buf, const char *key, double v)
 	appendStringInfo(buf, "\"%s\": %s, ", key, isfinite(v) ? float8out_internal(v) : "null");
 }
 
-/* What the caller asked for: arguments checked, hyperparameters resolved. */
-typedef struct TrainRequest
+void
+mlpipe_read_train_args(FunctionCallInfo fcinfo, TrainRequest *req)
 {
-	text	   *name;
-	text	   *version;
-	char	   *algorithm;
-	MlpParamList params;		/* defaults with the caller's on top */
-	MlpTrainParam *xgb;			/* what spec.params points at */
-	MlpTrainSpec spec;
-} TrainRequest;
-
-/* The training set split per customer: the first floor(0.8 n) rows with a
- * target train, the rest test. */
-typedef struct TrainSplit
-{
-	float	   *X_train,
-			   *y_train,
-			   *X_test,
-			   *y_test;
-	int64		n_train,
-				n_test;
-} TrainSplit;
-
-static void
-read_request(FunctionCallInfo fcinfo, TrainRequest *req)
-{
-	MlpParamError err;
-
 	for (int i = 0; i < 3; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s must not be null", i == 0 ? "model_name" : i == 1 ? "algorithm" : "version")));
+	memset(req, 0, sizeof(*req));
 	req->name = PG_GETARG_TEXT_PP(0);
 	req->algorithm = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	req->version = PG_GETARG_TEXT_PP(2);
-
-	memset(&req->params, 0, sizeof(req->params));
 	if (!mlp_params_defaults(&req->params, req->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", req->algorithm),
 				 errhint("Use %s.", mlp_algorithm_names)));
-	if (!PG_ARGISNULL(3))
-		apply_hyperparams(PG_GETARG_JSONB_P(3), &req->params);
+}
 
-	req->xgb = palloc(req->params.n * sizeof(MlpTrainParam));
+void
+mlpipe_resolve_request(TrainRequest *req)
+{
+	MlpParamError err;
+
+	req->xgb = palloc(Max(1, req->params.n) * sizeof(MlpTrainParam));
 	if (!mlp_params_to_spec(&req->params, req->algorithm, req->xgb, &req->spec, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -161,12 +217,35 @@ read_request(FunctionCallInfo fcinfo, TrainRequest *req)
 	req->spec.stop = train_should_stop;
 }
 
-static void
-split_rows(const TrainingSet *ts, TrainSplit *split)
+void
+mlpipe_check_version_free(text *name, text *version)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2] = {PointerGetDatum(name), PointerGetDatum(version)};
+	bool		taken;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM mlpipe.models WHERE model_name = $1 AND version = $2",
+							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "looking up the version failed");
+	taken = SPI_processed > 0;
+	SPI_finish();
+	if (taken)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("model \"%s\" version \"%s\" is already registered",
+						text_to_cstring(name), text_to_cstring(version)),
+				 errhint("Registered versions are immutable: use a new version.")));
+}
+
+void
+mlpipe_split_rows(const TrainingSet *ts, TrainSplit *split)
 {
 	memset(split, 0, sizeof(*split));
 	split->X_train = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * MLP_NFEATURES * sizeof(float));
 	split->y_train = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * sizeof(float));
+	split->month_train = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * sizeof(int32));
 	split->X_test = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * MLP_NFEATURES * sizeof(float));
 	split->y_test = MemoryContextAllocHuge(CurrentMemoryContext, ts->nrows * sizeof(float));
 	for (int64 first = 0; first < ts->nrows;)
@@ -191,7 +270,10 @@ split_rows(const TrainingSet *ts, TrainSplit *split)
 			for (int j = 0; j < MLP_NFEATURES; j++)
 				row[j] = (float) vec[j];
 			if (train)
+			{
+				split->month_train[split->n_train] = ts->months[i].month;
 				split->y_train[split->n_train++] = (float) mlpipe_training_target(ts, i);
+			}
 			else
 				split->y_test[split->n_test++] = (float) mlpipe_training_target(ts, i);
 		}
@@ -203,21 +285,26 @@ split_rows(const TrainingSet *ts, TrainSplit *split)
 				 errmsg("no training rows: every customer needs purchases in at least two months")));
 }
 
-/* Trains with XGBoost; the model's JSON as a bytea, and how long it took. */
-static bytea *
-train_artifact(const TrainRequest *req, const TrainSplit *split, double *seconds)
+bytea *
+mlpipe_train_artifact(const TrainRequest *req, const float *X, const float *y, int64 n,
+					  double *seconds)
 {
-	MlpTrainData data = {split->X_train, split->y_train, split->n_train, MLP_NFEATURES};
+	MlpTrainData data = {X, y, (size_t) n, MLP_NFEATURES};
+	MlpTrainSpec spec = req->spec;
 	MlpTrainResult result;
-	instr_time	start,
-				elapsed;
+	TrainProgress progress = {0};
+	instr_time	elapsed;
 	bytea	   *artifact;
 	bool		ok;
 
-	INSTR_TIME_SET_CURRENT(start);
-	ok = mlp_xgb_train(&data, &req->spec, &result);
+	INSTR_TIME_SET_CURRENT(progress.start);
+	progress.next_notice = PROGRESS_EVERY;
+	/* the stop is asked before each round (each 25 trees of a forest) and once after */
+	progress.expected = spec.ridge ? 0 : spec.forest ? (spec.rounds + 24) / 25 + 1 : spec.rounds + 1;
+	spec.stop_arg = &progress;
+	ok = mlp_xgb_train(&data, &spec, &result);
 	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
+	INSTR_TIME_SUBTRACT(elapsed, progress.start);
 	*seconds = INSTR_TIME_GET_DOUBLE(elapsed);
 	if (!ok)
 	{
@@ -234,10 +321,9 @@ train_artifact(const TrainRequest *req, const TrainSplit *split, double *seconds
 	return artifact;
 }
 
-/* metadata: metrics and what produced them */
-static char *
-metadata_json(const TrainRequest *req, const TrainingSet *ts, const TrainSplit *split,
-			  double rmse_train, double rmse_test, double seconds)
+char *
+mlpipe_metadata_json(const TrainRequest *req, const TrainingSet *ts, const TrainSplit *split,
+					 double rmse_train, double rmse_test, double seconds)
 {
 	StringInfoData meta;
 
@@ -258,9 +344,8 @@ metadata_json(const TrainRequest *req, const TrainingSet *ts, const TrainSplit *
 	return meta.data;
 }
 
-/* The hyperparameters as stored with the model: every value as text. */
-static char *
-params_json(const MlpParamList *pl)
+char *
+mlpipe_params_json(const MlpParamList *pl)
 {
 	StringInfoData mp;
 
@@ -277,10 +362,26 @@ params_json(const MlpParamList *pl)
 	return mp.data;
 }
 
-/* Registers in the caller's transaction: a failure from here on leaves no row. */
-static void
-register_model(FunctionCallInfo fcinfo, const TrainRequest *req, bytea *artifact,
-			   const TrainingSet *ts, const char *params, const char *metadata)
+void
+mlpipe_json_value(StringInfo buf, const char *text)
+{
+	char	   *end;
+	double		v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	/* JSON numbers only: no "inf", "nan", hex or a leading '+' or '.' */
+	if (errno == 0 && end != text && *end == '\0' && isfinite(v) &&
+		(isdigit((unsigned char) text[0]) || (text[0] == '-' && isdigit((unsigned char) text[1]))) &&
+		strpbrk(text, "xX") == NULL)
+		appendStringInfoString(buf, text);
+	else
+		escape_json(buf, text);
+}
+
+void
+mlpipe_register_trained(FunctionCallInfo fcinfo, const TrainRequest *req, bytea *artifact,
+						const TrainingSet *ts, const char *params, const char *metadata)
 {
 	Oid			types[6] = {TEXTOID, TEXTOID, BYTEAOID, JSONBOID, JSONBOID, JSONBOID};
 	Datum		args[6];
@@ -306,7 +407,7 @@ mlpipe_train(PG_FUNCTION_ARGS)
 {
 	TrainRequest req;
 	TrainingSet ts;
-	TrainSplit split;
+	TrainSplit	split;
 	bytea	   *artifact;
 	MlpModel   *model;
 	double		seconds,
@@ -315,19 +416,23 @@ mlpipe_train(PG_FUNCTION_ARGS)
 				rmse_test;
 	char	   *metadata;
 
-	read_request(fcinfo, &req);
+	mlpipe_read_train_args(fcinfo, &req);
+	if (!PG_ARGISNULL(3))
+		apply_hyperparams(PG_GETARG_JSONB_P(3), req.algorithm, &req.params);
+	mlpipe_resolve_request(&req);
+	mlpipe_check_version_free(req.name, req.version);
 	mlpipe_build_training_set(&ts);
-	split_rows(&ts, &split);
-	artifact = train_artifact(&req, &split, &seconds);
+	mlpipe_split_rows(&ts, &split);
+	artifact = mlpipe_train_artifact(&req, split.X_train, split.y_train, split.n_train, &seconds);
 
 	/* evaluated by mlpipe's own evaluator: the one that will serve it */
 	model = mlpipe_parse_artifact(VARDATA(artifact), VARSIZE(artifact) - VARHDRSZ);
 	scale = ts.std.std[MLP_STD_PURCHASE_AMOUNT];
-	rmse_train = scale * rmse(model, split.X_train, split.y_train, split.n_train);
-	rmse_test = scale * rmse(model, split.X_test, split.y_test, split.n_test);
+	rmse_train = scale * mlpipe_rmse(model, split.X_train, split.y_train, split.n_train);
+	rmse_test = scale * mlpipe_rmse(model, split.X_test, split.y_test, split.n_test);
 	mlp_model_free(model);
 
-	metadata = metadata_json(&req, &ts, &split, rmse_train, rmse_test, seconds);
-	register_model(fcinfo, &req, artifact, &ts, params_json(&req.params), metadata);
+	metadata = mlpipe_metadata_json(&req, &ts, &split, rmse_train, rmse_test, seconds);
+	mlpipe_register_trained(fcinfo, &req, artifact, &ts, mlpipe_params_json(&req.params), metadata);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(metadata)));
 }

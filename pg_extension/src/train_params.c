@@ -76,14 +76,62 @@ static const DefaultParam default_params[] = {
 	{"random_forest", "min_child_weight", "10"},
 	{"random_forest", "eta", "1"},
 
-	/* ridge regression: L2 penalty, coordinate descent */
+	/* ridge regression, solved in closed form (ridge.c): lambda is all */
 	{"linear", "booster", "gblinear"},
-	{"linear", "n_estimators", "200"},
 	{"linear", "lambda", "1"},
-	{"linear", "alpha", "0"},
-	{"linear", "updater", "coord_descent"},
-	{"linear", "eta", "0.5"},
 };
+
+/*
+ * What a caller may set, per algorithm (NULL: every algorithm): the
+ * XGBoost parameters that mean something for squared-error regression
+ * with mlpipe's training.  Anything else is refused rather than passed to
+ * XGBoost, which ignores a misspelt key silently.
+ */
+typedef struct KnownParam
+{
+	const char *algorithm;
+	const char *key;
+} KnownParam;
+
+static const KnownParam known_params[] = {
+	{NULL, "seed"}, {NULL, "nthread"}, {NULL, "verbosity"}, {NULL, "objective"},
+#define TREE_PARAMS(algo) \
+	{algo, "n_estimators"}, {algo, "eta"}, {algo, "max_depth"}, {algo, "min_child_weight"}, \
+	{algo, "gamma"}, {algo, "subsample"}, {algo, "colsample_bytree"}, {algo, "colsample_bylevel"}, \
+	{algo, "colsample_bynode"}, {algo, "lambda"}, {algo, "alpha"}, {algo, "max_delta_step"}, \
+	{algo, "max_bin"}, {algo, "max_leaves"}, {algo, "grow_policy"}, {algo, "base_score"}
+	TREE_PARAMS("xgboost"),
+	TREE_PARAMS("random_forest"),
+#undef TREE_PARAMS
+	{"linear", "lambda"},
+};
+
+bool
+mlp_params_known(const char *algorithm, const char *key)
+{
+	for (size_t i = 0; i < sizeof(known_params) / sizeof(known_params[0]); i++)
+		if ((known_params[i].algorithm == NULL || strcmp(known_params[i].algorithm, algorithm) == 0) &&
+			strcmp(known_params[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+void
+mlp_params_known_list(const char *algorithm, char *buf, size_t len)
+{
+	size_t		used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(known_params) / sizeof(known_params[0]); i++)
+		if (known_params[i].algorithm != NULL && strcmp(known_params[i].algorithm, algorithm) == 0 &&
+			used < len)
+			used += (size_t) snprintf(buf + used, len - used, "%s, ", known_params[i].key);
+	for (size_t i = 0; i < sizeof(known_params) / sizeof(known_params[0]); i++)
+		if (known_params[i].algorithm == NULL && used < len)
+			used += (size_t) snprintf(buf + used, len - used, "%s, ", known_params[i].key);
+	if (used >= 2 && used < len)
+		buf[used - 2] = '\0';
+}
 
 bool
 mlp_params_defaults(MlpParamList *pl, const char *algorithm)
@@ -138,6 +186,24 @@ param_int(const MlpParamList *pl, const char *key, int min, int max, int *out,
 	return true;
 }
 
+/* linear: ridge in closed form, one "round", lambda >= 0 */
+static bool
+ridge_spec(const MlpParamList *pl, MlpTrainSpec *spec, MlpParamError *err)
+{
+	const char *s = mlp_params_get(pl, "lambda");
+	char	   *end;
+
+	errno = 0;
+	spec->ridge = true;
+	spec->rounds = 1;
+	spec->lambda = s ? strtod(s, &end) : -1;
+	if (s == NULL || errno != 0 || end == s || *end != '\0' || !(spec->lambda >= 0) ||
+		spec->lambda > 1e12)
+		return refuse(err, "linear is ridge regression: lambda is the weight of its L2 penalty.", NULL,
+					  "hyperparams.lambda must be a number between 0 and 1e12");
+	return true;
+}
+
 bool
 mlp_params_to_spec(const MlpParamList *pl, const char *algorithm,
 				   MlpTrainParam *xgb, MlpTrainSpec *spec, MlpParamError *err)
@@ -145,13 +211,15 @@ mlp_params_to_spec(const MlpParamList *pl, const char *algorithm,
 	const char *objective = mlp_params_get(pl, "objective");
 	int			seed = 0;
 	size_t		np = 0;
+	bool		linear = strcmp(algorithm, "linear") == 0;
 
 	memset(spec, 0, sizeof(*spec));
 	memset(err, 0, sizeof(*err));
 	if (objective != NULL && strcmp(objective, "reg:squarederror") != 0)
 		return refuse(err, NULL, NULL, "hyperparams.objective must be reg:squarederror");
-	if (!param_int(pl, "n_estimators", 1, 100000, &spec->rounds, err) ||
-		!param_int(pl, "nthread", 1, 64, &spec->nthread, err))
+	if (!param_int(pl, "nthread", 1, 64, &spec->nthread, err))
+		return false;
+	if (linear ? !ridge_spec(pl, spec, err) : !param_int(pl, "n_estimators", 1, 100000, &spec->rounds, err))
 		return false;
 	if (mlp_params_get(pl, "num_parallel_tree") != NULL)
 		return refuse(err, NULL, NULL,

@@ -8,6 +8,7 @@
 #define MLPIPE_TRAIN_PARAMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "xgb_train.h"
 
@@ -42,6 +43,14 @@ const char *mlp_params_get(const MlpParamList *pl, const char *key);
 /* Fills pl with algorithm's defaults ("xgboost", "random_forest", "linear");
  * false for any other name. */
 bool		mlp_params_defaults(MlpParamList *pl, const char *algorithm);
+
+/* Whether a caller may set key for algorithm (an XGBoost parameter that
+ * mlpipe's training of it uses). */
+bool		mlp_params_known(const char *algorithm, const char *key);
+
+/* The keys mlp_params_known accepts for algorithm, ", "-separated, for a
+ * hint. */
+void		mlp_params_known_list(const char *algorithm, char *buf, size_t len);
 
 /* The algorithms mlp_params_defaults knows, for messages. */
 extern const char *const mlp_algorithm_names;

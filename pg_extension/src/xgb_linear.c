@@ -2,6 +2,8 @@
  * xgb_linear.c — writing solved linear weights as XGBoost's gblinear model.
  */
 #include "xgb_linear.h"
+#include "ridge.h"
+#include "xgb_train.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +14,9 @@
 
 #define BASE_SCORE 0.5
 
-/* The shortest decimal text that reads back as the same float32. */
+/* The shortest decimal text that reads back as the same float32, with an
+ * exponent: XGBoost's JSON reader takes "1" for an integer, which a weight
+ * cannot be. */
 static void
 format_float(float v, char *buf, size_t len)
 {
@@ -20,8 +24,10 @@ format_float(float v, char *buf, size_t len)
 	{
 		snprintf(buf, len, "%.*g", digits, (double) v);
 		if (strtof(buf, NULL) == v)
-			return;
+			break;
 	}
+	if (strpbrk(buf, ".eE") == NULL)
+		strncat(buf, "E0", len - strlen(buf) - 1);
 }
 
 static void
@@ -114,4 +120,17 @@ done:
 		XGBoosterFree(booster);
 	free(text);
 	return ok;
+}
+
+bool
+mlp_xgb_train_ridge(const MlpTrainData *data, const MlpTrainSpec *spec, MlpTrainResult *result)
+{
+	double		w[MLP_RIDGE_MAX_COLS],
+				bias;
+
+	if (!mlp_ridge_fit(data->X, data->y, data->nrows, data->ncols, spec->lambda,
+					   spec->stop, spec->stop_arg, w, &bias, result->error, sizeof(result->error)))
+		return false;
+	return mlp_xgb_linear_json(w, bias, data->ncols, &result->json, &result->json_len,
+							   result->error, sizeof(result->error));
 }

@@ -110,6 +110,8 @@ mlp_xgb_train(const MlpTrainData *data, const MlpTrainSpec *spec, MlpTrainResult
 		return false;
 	if (spec->forest)
 		return mlp_xgb_train_forest(data, spec, result);
+	if (spec->ridge)
+		return mlp_xgb_train_ridge(data, spec, result);
 
 	if (XGDMatrixCreateFromMat(X, (bst_ulong) nrows, (bst_ulong) data->ncols, NAN, &dtrain) != 0)
 	{

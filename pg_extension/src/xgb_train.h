@@ -42,6 +42,8 @@ typedef struct MlpTrainSpec
 	int			rounds;			/* boosting rounds, or a forest's trees */
 	bool		forest;			/* XGBoost's random forest mode (xgb_forest.c) */
 	unsigned long seed;			/* forest only: chunk c uses seed + c */
+	bool		ridge;			/* linear: ridge in closed form (xgb_linear.c) */
+	double		lambda;			/* ridge only: the L2 penalty, as gblinear's */
 	int			nthread;
 	MlpTrainStop stop;			/* may be NULL */
 	void	   *stop_arg;
@@ -72,5 +74,12 @@ bool		mlp_xgb_train(const MlpTrainData *data, const MlpTrainSpec *spec,
  */
 bool		mlp_xgb_train_forest(const MlpTrainData *data, const MlpTrainSpec *spec,
 								 MlpTrainResult *result);
+
+/*
+ * The ridge half of mlp_xgb_train (xgb_linear.c): the optimum of gblinear's
+ * objective with spec->lambda, solved directly, as a gblinear model.
+ */
+bool		mlp_xgb_train_ridge(const MlpTrainData *data, const MlpTrainSpec *spec,
+								MlpTrainResult *result);
 
 #endif							/* MLPIPE_XGB_TRAIN_H */

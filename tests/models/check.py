@@ -13,6 +13,15 @@
       Trains a model with Python XGBoost on the rows that have a target and
       saves it with save_model(MODEL) (JSON), as any user of another binding would.
 
+  check.py ridge ROWS MODEL LAMBDA
+      ROWS: (customer_id, features, target) of mlpipe_training_rows() in
+      (customer_id, month) order.  Rebuilds mlpipe_train's training split
+      (per customer, the first floor(0.8 n) rows with a target), solves
+      gblinear's ridge objective (lambda scaled by the row count, bias not
+      penalized) with numpy, and checks that the gblinear MODEL mlpipe
+      trained predicts the same in XGBoost, and that its objective is no
+      worse than 1,000 rounds of XGBoost's own coordinate descent.
+
   check.py compare MODEL VECTORS SQL_PREDICTIONS [TOLERANCE]
       Predicts VECTORS with XGBoost's own Booster(model_file=MODEL) (through a
       DMatrix, and inplace_predict where the booster has it) and
@@ -115,6 +124,59 @@ def cmd_compare(model_path, vectors_path, sql_path, tolerance=1e-5):
     return 0 if diff.max() <= tolerance and np.abs(ref - ref2).max() <= tolerance else 1
 
 
+def training_split(path):
+    """mlpipe_train's split: per customer, the first floor(0.8 n) rows with a target."""
+    by_customer = {}
+    with open(path) as f:
+        for line in f:
+            cid, arr, target = line.rstrip("\n").split("\t")
+            if target == "\\N":
+                continue
+            row = [float(v) if v != "NULL" else np.nan for v in arr.strip("{}").split(",")]
+            by_customer.setdefault(int(cid), []).append((row, float(target)))
+    X, y = [], []
+    for rows in by_customer.values():
+        for row, target in rows[:int(np.floor(0.8 * len(rows)))]:
+            X.append(row)
+            y.append(target)
+    return np.array(X, dtype=np.float32), np.array(y, dtype=np.float32)
+
+
+def ridge_objective(X, y, w, b, lam):
+    X0 = np.nan_to_num(X.astype(np.float64))
+    r = y.astype(np.float64) - X0 @ w - b
+    return 0.5 * r @ r + 0.5 * lam * len(y) * w @ w
+
+
+def cmd_ridge(rows_path, model_path, lam):
+    X, y = training_split(rows_path)
+    X0 = np.nan_to_num(X.astype(np.float64))
+    mx, my = X0.mean(axis=0), y.astype(np.float64).mean()
+    Xc = X0 - mx
+    w = np.linalg.solve(Xc.T @ Xc + lam * len(y) * np.eye(X.shape[1]), Xc.T @ (y - my))
+    b = my - mx @ w
+    booster = xgb.Booster(model_file=model_path)
+    ours = booster.predict(xgb.DMatrix(X, missing=np.nan)).astype(np.float64)
+    exact = X0 @ w + b
+    dump = booster.save_raw("json")
+    import json
+    weights = np.array(json.loads(dump)["learner"]["gradient_booster"]["model"]["weights"], dtype=np.float64)
+    w_ours, b_ours = weights[:-1], weights[-1] + 0.5
+    cd = xgb.train({"booster": "gblinear", "updater": "coord_descent", "lambda": lam, "alpha": 0,
+                    "eta": 1, "objective": "reg:squarederror", "nthread": 1},
+                   xgb.DMatrix(X, label=y, missing=np.nan), 1000)
+    cd_weights = np.array(json.loads(cd.save_raw("json"))["learner"]["gradient_booster"]["model"]["weights"],
+                          dtype=np.float64)
+    obj_ours = ridge_objective(X, y, w_ours, b_ours, lam)
+    obj_cd = ridge_objective(X, y, cd_weights[:-1], cd_weights[-1] + 0.5, lam)
+    scale = max(1.0, np.abs(exact).max())
+    diff = np.abs(ours - exact).max()
+    print("ridge on %d training rows, lambda %g: max |xgboost(model) - numpy optimum| = %.3g; "
+          "objective %.6f (closed form) vs %.6f (1,000 rounds of coordinate descent)"
+          % (len(y), lam, diff, obj_ours, obj_cd))
+    return 0 if diff <= 1e-4 * scale and obj_ours <= obj_cd * (1 + 1e-6) else 1
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "vectors":
         cmd_vectors(argv[1], argv[2], *(int(a) for a in argv[3:4]))
@@ -122,6 +184,8 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "train":
         cmd_train(argv[1], argv[2])
         return 0
+    if len(argv) == 4 and argv[0] == "ridge":
+        return cmd_ridge(argv[1], argv[2], float(argv[3]))
     if len(argv) >= 4 and argv[0] == "compare":
         return cmd_compare(argv[1], argv[2], argv[3], *(float(a) for a in argv[4:5]))
     sys.exit(__doc__)

@@ -139,6 +139,28 @@ for algo in "${algorithms[@]}"; do
 	compare "$name" 1.0 "$work/$name.json"
 done
 
+# ---- 1b. linear is the ridge optimum, in closed form ----
+name=models-test-ridge
+if q -c "SELECT mlpipe_train('$name', 'linear', '1', '{\"lambda\": 0.01}') IS NOT NULL" >/dev/null &&
+	q -c "SELECT encode(mlpipe_model_artifact('$name', '1'), 'base64')" | base64 -d >"$work/$name.json" &&
+	q -c "\\copy (SELECT customer_id, features, target FROM mlpipe_training_rows() ORDER BY customer_id, month) TO '$work/rows-id.tsv'" &&
+	out=$("$py" "$check_py" ridge "$work/rows-id.tsv" "$work/$name.json" 0.01 2>&1); then
+	pass "linear: $out"
+else
+	fail "linear: closed form is not the ridge optimum: ${out:-training or export failed}"
+fi
+
+# ---- 1c. a short tune reports each trial, and its model predicts as XGBoost does ----
+name=models-test-tune
+if q -c "SELECT mlpipe_tune('$name', 'xgboost', '1', '{\"trials\": 4}') IS NOT NULL" >"$work/tune.log" 2>&1 &&
+	[ "$(grep -c 'NOTICE:  trial [1-4]/4: CV RMSE [0-9.]*; best [0-9.]* (trial [1-4]); [0-9.]* s elapsed, about [0-9]* s left' "$work/tune.log")" = 4 ]; then
+	pass "tune: 4 trials, 4 progress lines: $(tail -1 "$work/tune.log")"
+	q -c "SELECT encode(mlpipe_model_artifact('$name', '1'), 'base64')" | base64 -d >"$work/$name.json" &&
+		compare "$name" 1 "$work/$name.json"
+else
+	fail "tune: $(tail -3 "$work/tune.log")"
+fi
+
 # ---- 2. a model trained and saved by Python XGBoost ----
 name=models-test-python
 if "$py" "$check_py" train "$work/rows.tsv" "$work/$name.json" >"$work/train.log" 2>&1 &&
@@ -166,27 +188,54 @@ fi
 # minutes; a forest of 5,000 trees grows in one round for about 10 s); the
 # timeout must stop it at once, with SQLSTATE 57014, and leave no row.  50 ms
 # may land while the training set is built; 2 s lands inside XGBoost's work.
-for case in xgboost:50:100000 xgboost:2000:100000 random_forest:1000:5000 linear:1000:100000; do
-	IFS=: read -r algo timeout_ms trees <<<"$case"
-	name=models-test-cancel
+# cancel_case WHAT TIMEOUT_MS BOUND_S NAME SQL: SQL under statement_timeout
+# must end with 57014 within BOUND_S of the timeout, leaving no model and no
+# trial row of NAME.
+cancel_case() {
+	local what=$1 timeout_ms=$2 bound=$3 name=$4 sql=$5 start secs over rows out
 	start=$(date +%s.%N)
-	out=$(psql -XqAt -v VERBOSITY=verbose 2>&1 <<-EOF
-		SET statement_timeout = '${timeout_ms}ms';
-		SELECT mlpipe_train('$name', '$algo', '1', '{"n_estimators": $trees}');
-	EOF
-	)
+	out=$(psql -XqAt -v VERBOSITY=verbose -c "SET statement_timeout = '${timeout_ms}ms'" -c "$sql" 2>&1)
 	secs=$(echo "$(date +%s.%N) - $start" | bc)
 	over=$(echo "$secs - $timeout_ms / 1000" | bc -l)
-	rows=$(q -c "SELECT count(*) FROM mlpipe.models WHERE model_name = '$name'")
-	what="cancel of $algo (n_estimators $trees) after $timeout_ms ms"
-	if [[ "$out" == *57014* ]] && [ "$rows" = 0 ] && [ "$(echo "$over < 5" | bc)" = 1 ]; then
-		pass "$what: stopped $(printf '%.2f' "$over") s later, nothing registered"
+	rows=$(q -c "SELECT (SELECT count(*) FROM mlpipe.models WHERE model_name = '$name') + (SELECT count(*) FROM mlpipe.tuning_trials WHERE model_name = '$name')")
+	what="$what after $timeout_ms ms"
+	if [[ "$out" == *57014* ]] && [ "$rows" = 0 ] && [ "$(echo "$over < $bound" | bc)" = 1 ]; then
+		pass "$what: stopped $(printf '%.2f' "$over") s later, no model and no trial rows"
 	else
-		fail "$what: stopped $(printf '%.2f' "$over") s later (bound 5 s), rows registered $rows, psql said: $(echo "$out" | head -1)"
+		fail "$what: stopped $(printf '%.2f' "$over") s later (bound $bound s), models + trial rows $rows, psql said: $(echo "$out" | head -1)"
 	fi
+}
+for case in xgboost:50:100000 xgboost:2000:100000 random_forest:1000:5000; do
+	IFS=: read -r algo timeout_ms trees <<<"$case"
+	cancel_case "cancel of $algo (n_estimators $trees)" "$timeout_ms" 5 models-test-cancel \
+		"SELECT mlpipe_train('models-test-cancel', '$algo', '1', '{\"n_estimators\": $trees}')"
 done
+# a tune cancelled while building the training set, and one in its trials
+# (1,000 trials of 2,000 rounds would take hours): nothing registered and
+# no trial row left, by a timeout or by pg_cancel_backend from another session
+for timeout_ms in 50 3000; do
+	cancel_case "cancel of mlpipe_tune" "$timeout_ms" 1 models-test-tune-cancel \
+		"SELECT mlpipe_tune('models-test-tune-cancel', 'xgboost', '1', '{\"trials\": 1000, \"space\": {\"n_estimators\": [2000], \"max_depth\": [4, 5, 6]}}')"
+done
+name=models-test-tune-cancel
+psql -XqAt -v VERBOSITY=verbose -c "SET application_name = 'models-test-tune'" \
+	-c "SELECT mlpipe_tune('$name', 'xgboost', '1', '{\"trials\": 1000, \"space\": {\"n_estimators\": [2000]}}')" \
+	>"$work/tune-cancel.log" 2>&1 &
+tune_pid=$!
+sleep 4
+start=$(date +%s.%N)
+q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'models-test-tune' AND datname = current_database()" >/dev/null
+wait "$tune_pid"
+over=$(echo "$(date +%s.%N) - $start" | bc)
+rows=$(q -c "SELECT (SELECT count(*) FROM mlpipe.models WHERE model_name = '$name') + (SELECT count(*) FROM mlpipe.tuning_trials WHERE model_name = '$name')")
+notices=$(grep -c 'NOTICE:.*trial [0-9]*/1000' "$work/tune-cancel.log")
+if grep -q 57014 "$work/tune-cancel.log" && [ "$rows" = 0 ] && [ "$(echo "$over < 1" | bc)" = 1 ]; then
+	pass "pg_cancel_backend of mlpipe_tune after 4 s ($notices trial NOTICEs seen): stopped in $(printf '%.2f' "$over") s, no model and no trial rows"
+else
+	fail "pg_cancel_backend of mlpipe_tune: stopped in $(printf '%.2f' "$over") s (bound 1 s), models + trial rows $rows: $(tail -2 "$work/tune-cancel.log")"
+fi
 # nothing is left behind that stops the next training (a lock, a half row)
-if q -c "SELECT mlpipe_train('models-test-after-cancel', 'linear', '1', '{\"n_estimators\": 5}') IS NOT NULL" >/dev/null 2>&1; then
+if q -c "SELECT mlpipe_train('models-test-after-cancel', 'linear', '1') IS NOT NULL" >/dev/null 2>&1; then
 	pass "training works again after the cancels"
 else
 	fail "training after the cancels failed"

@@ -177,6 +177,23 @@ test_against_xgboost(void)
 	free(ours);
 }
 
+/* whole-number weights (0, 1, -3) are still floats to XGBoost */
+static void
+test_whole_weights(void)
+{
+	double		w[3] = {0, 1, -3};
+	char	   *json = NULL;
+	size_t		len;
+	char		err[300];
+	float		x[3] = {2, 5, 1},
+				pred = 0;
+
+	CHECK(mlp_xgb_linear_json(w, 2.5, 3, &json, &len, err, sizeof(err)), err);
+	CHECK(json != NULL && mlp_xgb_predict_dense(json, len, x, 1, 3, 1, &pred, err, sizeof(err)) &&
+		  pred == 4.5f, "0*2 + 1*5 - 3*1 + 2.5 = 4.5 in XGBoost");
+	free(json);
+}
+
 static void
 test_solve(void)
 {
@@ -193,6 +210,7 @@ int
 main(void)
 {
 	test_solve();
+	test_whole_weights();
 	test_exact();
 	test_against_xgboost();
 	return check_summary();

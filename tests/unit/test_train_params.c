@@ -45,7 +45,9 @@ test_defaults(void)
 
 		CHECK(mlp_params_defaults(&pl, algorithms[i]), algorithms[i]);
 		CHECK(strcmp(mlp_params_get(&pl, "booster"), boosters[i]) == 0, "booster per algorithm");
-		CHECK(strcmp(mlp_params_get(&pl, "n_estimators"), "200") == 0, "200 rounds by default");
+		CHECK(i == 2 ? mlp_params_get(&pl, "n_estimators") == NULL
+			  : strcmp(mlp_params_get(&pl, "n_estimators"), "200") == 0,
+			  "200 rounds by default; none for the closed-form linear");
 		CHECK(strcmp(mlp_params_get(&pl, "seed"), "42") == 0, "a fixed seed");
 		CHECK(strcmp(mlp_params_get(&pl, "nthread"), "1") == 0, "one thread");
 		CHECK(strcmp(pl.key[0], "seed") == 0, "common defaults come first");
@@ -97,8 +99,15 @@ test_spec(void)
 	CHECK(spec.forest && spec.seed == 7 && spec.rounds == 200, "forest: seed and trees");
 	CHECK(!has_key(&spec, "seed"), "a forest seeds each chunk itself");
 
-	CHECK(spec_with("linear", "n_estimators", "5", &spec, xgb, &err) && spec.rounds == 5,
+	CHECK(spec_with("xgboost", "n_estimators", "5", &spec, xgb, &err) && spec.rounds == 5,
 		  "n_estimators sets the rounds");
+	CHECK(spec_with("linear", NULL, NULL, &spec, xgb, &err) && spec.ridge && spec.lambda == 1 &&
+		  !spec.forest, "linear: ridge in closed form, lambda 1");
+	CHECK(spec_with("linear", "lambda", "0.25", &spec, xgb, &err) && spec.lambda == 0.25, "lambda 0.25");
+	CHECK(spec_with("linear", "lambda", "0", &spec, xgb, &err) && spec.lambda == 0, "lambda 0: least squares");
+	CHECK(!spec_with("linear", "lambda", "-1", &spec, xgb, &err) && strstr(err.message, "lambda"),
+		  "a negative lambda refused");
+	CHECK(!spec_with("linear", "lambda", "abc", &spec, xgb, &err), "a lambda that is no number refused");
 
 	CHECK(!spec_with("xgboost", "n_estimators", "0", &spec, xgb, &err), "0 rounds refused");
 	CHECK(strcmp(err.message, "hyperparams.n_estimators must be a whole number between 1 and 100000") == 0,
@@ -118,9 +127,42 @@ test_spec(void)
 	CHECK(!spec_with("random_forest", "seed", "-1", &spec, xgb, &err), "a negative forest seed refused");
 }
 
+static void
+test_known(void)
+{
+	char		list[1024];
+	const char *algorithms[] = {"xgboost", "random_forest", "linear"};
+
+	CHECK(mlp_params_known("xgboost", "max_depth"), "xgboost knows max_depth");
+	CHECK(!mlp_params_known("xgboost", "max_depht"), "xgboost does not know max_depht");
+	CHECK(mlp_params_known("xgboost", "seed") && mlp_params_known("linear", "nthread"),
+		  "every algorithm knows seed and nthread");
+	CHECK(mlp_params_known("linear", "lambda") && !mlp_params_known("linear", "n_estimators") &&
+		  !mlp_params_known("linear", "eta"), "linear knows lambda, not rounds nor eta");
+	CHECK(!mlp_params_known("xgboost", "booster") && !mlp_params_known("xgboost", "num_parallel_tree"),
+		  "booster and num_parallel_tree are mlpipe's to set");
+	mlp_params_known_list("linear", list, sizeof(list));
+	CHECK(strcmp(list, "lambda, seed, nthread, verbosity, objective") == 0, list);
+	mlp_params_known_list("xgboost", list, sizeof(list));
+	CHECK(strncmp(list, "n_estimators, eta, max_depth", 28) == 0 && strstr(list, ", objective") != NULL,
+		  "the xgboost list starts with its own keys and ends with the common ones");
+	/* every default is a key the algorithm knows, but booster */
+	for (int a = 0; a < 3; a++)
+	{
+		MlpParamList pl = {0};
+		bool		all = true;
+
+		mlp_params_defaults(&pl, algorithms[a]);
+		for (int i = 0; i < pl.n; i++)
+			all &= strcmp(pl.key[i], "booster") == 0 || mlp_params_known(algorithms[a], pl.key[i]);
+		CHECK(all, algorithms[a]);
+	}
+}
+
 int
 main(void)
 {
+	test_known();
 	test_set_get();
 	test_defaults();
 	test_spec();

@@ -17,7 +17,7 @@ INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_
 SELECT c, 30 + c, CASE WHEN c % 2 = 0 THEN 'Male' ELSE 'Female' END, 50000 + 1000 * c,
        100 + 10 * c + m, make_timestamptz(2024, m, 1 + c, 12, 0, 0, 'UTC')
 FROM generate_series(1, 6) c, generate_series(1, 4) m;
-SELECT mlpipe_train('m', 'linear', '1.0', '{"n_estimators": 3}') ? 'rmse_test' AS trained;
+SELECT mlpipe_train('m', 'linear', '1.0') ? 'rmse_test' AS trained;
 -- inference: reads and predicts, writes nothing, drops nothing
 SET ROLE mlpipe_inference;
 SELECT mlpipe_predict('m', '1.0', 1, '2024-05-02T00:00:00Z', 150, 51000, 31, 'Female') IS NOT NULL AS predicts;
