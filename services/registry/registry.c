@@ -19,7 +19,8 @@ enum
 	ST_INFO,
 	ST_LIST,
 	ST_ARTIFACT,
-	ST_REMOVE
+	ST_REMOVE,
+	ST_TRIALS
 };
 
 static const struct db_statement statements[] = {
@@ -30,6 +31,7 @@ static const struct db_statement statements[] = {
 	[ST_LIST] = {"list", "SELECT mlpipe_list_models()::text", 0, 1},
 	[ST_ARTIFACT] = {"artifact", "SELECT mlpipe_model_artifact($1::text, $2::text)", 2, 1},
 	[ST_REMOVE] = {"remove", "SELECT mlpipe_remove_model($1::text, $2::text)::text", 2, 0},
+	[ST_TRIALS] = {"trials", "SELECT mlpipe_tuning_trials($1::text)::text", 1, 1},
 };
 
 static const char *const json_fields[] = {
@@ -389,6 +391,20 @@ handle_remove(struct request *req, struct reply *rep)
 	reply_json(rep, 200, out);
 }
 
+/* GET /models/{name}/trials: mlpipe_tune's trials, newest run first */
+static void
+handle_trials(struct request *req, struct reply *rep)
+{
+	const char *values[1] = {req->params[0]};
+	json_t	   *trials;
+
+	if (!path_model_valid(req, rep))
+		return;
+	trials = query_json(ST_TRIALS, values, rep, values[0], NULL);
+	if (trials)
+		reply_json(rep, 200, trials);
+}
+
 static const struct route routes[] = {
 	{"POST", "/register_model", handle_register, ROUTE_AUTH | ROUTE_UPLOAD},
 	{"GET", "/get_model_info/{name}/{version}", handle_model_info, 0},
@@ -396,6 +412,7 @@ static const struct route routes[] = {
 	{"GET", "/list_models", handle_list, 0},
 	{"GET", "/get_model/{name}/{version}", handle_get_model, 0},
 	{"DELETE", "/remove_model/{name}/{version}", handle_remove, ROUTE_AUTH},
+	{"GET", "/models/{name}/trials", handle_trials, 0},
 };
 
 int

@@ -659,6 +659,44 @@ def test_database_down(name, cid):
                "ingest after an idle restart (%d)" % i)
 
 
+def psql(sql):
+    subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def test_trials():
+    """GET /models/{name}/trials: mlpipe_tune's trial rows, newest run first."""
+    name = "e2e_tune_" + RUN
+    status(requests.get(REG + "/models/%s/trials" % name), 404, "trials of an unknown model")
+    status(requests.get(REG + "/models/%s/trials" % ("x" * 300)), 404, "trials of an impossible name")
+    status(requests.post(REG + "/models/%s/trials" % name), 405, "POST trials")
+    folds = json.dumps([{"train_from": "2023-05-01", "train_to": "2023-10-01",
+                         "valid_from": "2023-11-01", "valid_to": "2023-12-01",
+                         "train_rows": 10, "valid_rows": 4, "rmse": 1.5}])
+    try:
+        psql("INSERT INTO mlpipe.tuning_trials (run_id, model_name, version, trial, params, fold_rmse, "
+             "cv_rmse, seconds, folds) VALUES "
+             "(-2, '%s', '1', 1, '{\"max_depth\": 3}', '{1.5}', 1.5, 0.25, '%s'), "
+             "(-2, '%s', '1', 2, '{\"max_depth\": 4}', '{1.25}', 1.25, 0.5, '%s'), "
+             "(-3, '%s', '0.9', 1, '{\"eta\": 0.1}', '{2}', 2, 0.125, '%s')"
+             % (name, folds, name, folds, name, folds))
+        r = requests.get(REG + "/models/%s/trials" % name)
+        if status(r, 200, "trials of a tuned model"):
+            body = r.json()
+            trials = body.get("trials", [])
+            check(body.get("model_name") == name and len(trials) == 3, "three trials", body)
+            check([(t["run_id"], t["trial"]) for t in trials] == [(-2, 1), (-2, 2), (-3, 1)],
+                  "newest run first, trials in order", trials)
+            check(trials[1]["params"] == {"max_depth": 4} and trials[1]["cv_rmse"] == 1.25
+                  and trials[1]["fold_rmse"] == [1.25] and trials[1]["version"] == "1"
+                  and trials[1]["folds"][0]["valid_from"] == "2023-11-01",
+                  "a trial's params, RMSEs and folds as stored", trials[1])
+    finally:
+        psql("DELETE FROM mlpipe.tuning_trials WHERE model_name = '%s'" % name)
+    r = requests.get(REG + "/models/%s/trials" % name)
+    status(r, 404, "trials once none are left (and no model)")
+
+
 def cleanup(name, cid):
     if name:
         for v in ("1.0", "1.9", "1.10"):
@@ -679,6 +717,7 @@ def main():
         test_slow_prediction(name)
         test_registry_changes_reach_inference(model)
         test_metrics_and_logs()
+        test_trials()
         test_database_down(name, cid)
     except Exception as e:		# a crash of the test itself is a failure, not a pass
         check(False, "test run raised %r" % (e,))
