@@ -12,6 +12,8 @@
 
 #define DEFAULT_MAX_BODY (1024UL * 1024)
 #define DEFAULT_MAX_UPLOAD (64UL * 1024 * 1024)
+/* PostgreSQL's MaxAllocSize: no bytea, text or jsonb value is larger */
+#define MAX_BODY_LIMIT ((size_t) 0x3fffffff)
 #define DEFAULT_MAX_BATCH_BODY (16UL * 1024 * 1024)	/* 10,000 purchases are ~1.5 MB */
 #define DEFAULT_MAX_CONNECTIONS 1000	/* MHD's own ceiling is FD_SETSIZE - 4 = 1020 */
 #define DEFAULT_MAX_CONNECTIONS_PER_IP 200
@@ -39,6 +41,8 @@ config_usage(const struct service *svc, FILE *out)
 			"  MLPIPE_MAX_UPLOAD   largest model upload in bytes (default %lu)\n"
 			"  MLPIPE_MAX_BATCH_BODY  largest body of batch endpoints (/predict/batch,\n"
 			"                      /purchases) in bytes (default %lu)\n"
+			"                      (each of the three at most 1073741823, 1 GB - 1 byte:\n"
+			"                      PostgreSQL holds no larger bytea or jsonb value)\n"
 			"  MLPIPE_THREADS      worker threads, each with its own database\n"
 			"                      connection (default: twice the cores, at least 4)\n"
 			"  MLPIPE_DISPATCHERS  threads that run deferred statements (POST /predict),\n"
@@ -64,9 +68,11 @@ config_usage(const struct service *svc, FILE *out)
 			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT);
 }
 
+/* A number within [min, max], def when unset; else a message ending in why. */
 static int
-env_number(const struct service *svc, const char *name, unsigned long long def,
-		   unsigned long long min, unsigned long long max, unsigned long long *out)
+env_number_why(const struct service *svc, const char *name, unsigned long long def,
+			   unsigned long long min, unsigned long long max, unsigned long long *out,
+			   const char *why)
 {
 	const char *v = getenv(name);
 	char	   *end;
@@ -81,11 +87,38 @@ env_number(const struct service *svc, const char *name, unsigned long long def,
 	x = strtoull(v, &end, 10);
 	if (errno || *end != '\0' || x < min || x > max || v[0] == '-')
 	{
-		fprintf(stderr, "%s: %s must be a number between %llu and %llu\n",
-				svc->name, name, min, max);
+		fprintf(stderr, "%s: %s must be a number between %llu and %llu%s\n",
+				svc->name, name, min, max, why);
 		return -1;
 	}
 	*out = x;
+	return 0;
+}
+
+static int
+env_number(const struct service *svc, const char *name, unsigned long long def,
+		   unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	return env_number_why(svc, name, def, min, max, out, "");
+}
+
+/*
+ * A body limit in bytes.  What a body carries reaches PostgreSQL as one
+ * value (a model's bytea, a batch's jsonb), and PostgreSQL holds no value
+ * over 1 GB - 1 byte: a larger limit would only let clients upload what
+ * the database must refuse.
+ */
+static int
+env_body_limit(const struct service *svc, const char *name, unsigned long long def,
+			   size_t *out)
+{
+	unsigned long long v;
+
+	if (env_number_why(svc, name, def, 1, MAX_BODY_LIMIT, &v,
+					   " (bytes; PostgreSQL holds no value, a model's bytea or a batch's "
+					   "jsonb, over 1 GB - 1 byte)") != 0)
+		return -1;
+	*out = (size_t) v;
 	return 0;
 }
 
@@ -113,15 +146,12 @@ config_read(const struct service *svc, struct config *cfg)
 	cfg->token = getenv("MLPIPE_API_TOKEN");
 	if (cfg->token && *cfg->token == '\0')
 		cfg->token = NULL;
-	if (env_number(svc, "MLPIPE_MAX_BODY", DEFAULT_MAX_BODY, 1, 1ULL << 32, &v) != 0)
+	if (env_body_limit(svc, "MLPIPE_MAX_BODY", DEFAULT_MAX_BODY, &cfg->max_body) != 0)
 		return -1;
-	cfg->max_body = v;
-	if (env_number(svc, "MLPIPE_MAX_UPLOAD", DEFAULT_MAX_UPLOAD, 1, 1ULL << 32, &v) != 0)
+	if (env_body_limit(svc, "MLPIPE_MAX_UPLOAD", DEFAULT_MAX_UPLOAD, &cfg->max_upload) != 0)
 		return -1;
-	cfg->max_upload = v;
-	if (env_number(svc, "MLPIPE_MAX_BATCH_BODY", DEFAULT_MAX_BATCH_BODY, 1, 1ULL << 32, &v) != 0)
+	if (env_body_limit(svc, "MLPIPE_MAX_BATCH_BODY", DEFAULT_MAX_BATCH_BODY, &cfg->max_batch_body) != 0)
 		return -1;
-	cfg->max_batch_body = v;
 	/*
 	 * A worker blocks while the database answers, so one per core leaves
 	 * cores idle: with 2 threads and 8 clients on 2 cores /predict served

@@ -132,6 +132,14 @@ done
 for b in mlpipe-registry mlpipe-preprocessing mlpipe-inference; do
 	if "$bin/$b" --help | grep -q MLPIPE_API_TOKEN; then ok "$b --help"; else fail "$b --help"; fi
 done
+# a bytea holds at most 1 GB - 1 byte: a larger upload limit is refused at startup
+out=$(MLPIPE_MAX_UPLOAD=1073741824 PORT=$reg_port timeout 10 "$bin/mlpipe-registry" 2>&1)
+rc=$?
+if [ $rc = 2 ] && grep -q 'MLPIPE_MAX_UPLOAD must be a number between 1 and 1073741823' <<<"$out"; then
+	ok "MLPIPE_MAX_UPLOAD over 1 GB - 1 byte: exit 2 naming the setting and the maximum"
+else
+	fail "MLPIPE_MAX_UPLOAD=1073741824: exit $rc, $out"
+fi
 
 # How to stop and start the database for the outage checks.
 pg_stop=${E2E_PG_STOP:-}
