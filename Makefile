@@ -4,6 +4,13 @@
 
 .PHONY: all extension tools services install deps run test bench psql status stop clean fuzz test-asan standby
 
+# `make run DATA=path.csv` names make run's input file, but PGXS reads DATA
+# as the list of files to install: a DATA given on the command line must
+# not reach any sub-make (nor the make calls of scripts/run.sh, which get
+# MAKEFLAGS from here).  run.sh reads it from the environment, where both
+# `make run DATA=x` and `DATA=x make run` put it.
+MAKEOVERRIDES := $(filter-out DATA=%,$(MAKEOVERRIDES))
+
 all: extension tools services
 
 extension:

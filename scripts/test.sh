@@ -29,7 +29,7 @@ suite_regress() {
 }
 
 run_suite regress suite_regress
-run_suite tools tests/tools/test_generator.sh
+run_suite tools tests/tools/run.sh
 [ -f tests/unit/Makefile ] && run_suite unit make -s -C tests/unit test
 [ -f tests/fuzz/Makefile ] && run_suite fuzz make -s -C tests/fuzz check
 [ -x tests/models/run.sh ] && run_suite models tests/models/run.sh
