@@ -173,11 +173,14 @@ mlpipe_build_training_set(TrainingSet *ts)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("mlpipe.purchases holds no customer with two clean purchases"),
+				 errdetail("Features need a customer history: purchases with a date, an amount and an income."),
 				 errhint("Load purchases first, e.g. psql -v csv=FILE -f sql/load_purchases.sql.")));
 	if (!mlp_std_accum_finish(&b.acc, &ts->std, &bad_column))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("cannot standardize column \"%s\": it has no spread over positive values", bad_column)));
+				 errmsg("cannot standardize column \"%s\"", bad_column),
+				 errdetail("Its standard deviation over the training rows is zero or not finite."),
+				 errhint("Load purchases whose %s values differ.", bad_column)));
 }
 
 void

@@ -14,8 +14,19 @@
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 
+#include "artifact_sniff.h"
 #include "mlpipe_models.h"
 #include "mlpipe_pg.h"
+
+/* A parser message as an errdetail: a capital first letter, a final period. */
+static char *
+as_sentence(const char *msg)
+{
+	char	   *s = psprintf("%s%s", msg, msg[0] && msg[strlen(msg) - 1] != '.' ? "." : "");
+
+	s[0] = pg_toupper((unsigned char) s[0]);
+	return s;
+}
 
 MlpModel *
 mlpipe_parse_artifact(const char *data, size_t len)
@@ -30,19 +41,29 @@ mlpipe_parse_artifact(const char *data, size_t len)
 		case MLP_MODEL_NOT_JSON:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("model file is not an XGBoost JSON model: %s", msg),
-					 errhint("Export the model with booster.save_model(\"model.json\") and upload that file.")));
+					 errmsg("model file is not an XGBoost JSON model"),
+					 errdetail("%s", msg),
+					 errhint("%s", mlp_artifact_export_hint)));
 			break;
 		case MLP_MODEL_NO_MEMORY:
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory while reading the model")));
+					 errmsg("out of memory while reading the model"),
+					 errdetail("%s", as_sentence(msg))));
 			break;
 		case MLP_MODEL_INVALID:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid XGBoost model"),
+					 errdetail("%s", as_sentence(msg)),
+					 errhint("Upload the file that booster.save_model(\"model.json\") wrote, unchanged.")));
+			break;
 		case MLP_MODEL_UNSUPPORTED:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid XGBoost model: %s", msg)));
+					 errmsg("XGBoost model not supported"),
+					 errdetail("%s", as_sentence(msg)),
+					 errhint("Train a single-output regression model (objective reg:squarederror, booster gbtree or gblinear) and export it with save_model.")));
 			break;
 	}
 	pg_unreachable();

@@ -22,6 +22,8 @@
  */
 #include "xgb_model_int.h"
 
+#include "artifact_sniff.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,75 +42,6 @@ xgb_fail(ParseCtx *ctx, MlpModelError code, const char *fmt,...)
 		va_end(ap);
 	}
 	return code;
-}
-
-/* ---------------------------------------------------------------------
- * Step 1: recognise inputs that are not JSON text.
- * --------------------------------------------------------------------- */
-
-#define EXPORT_HINT "export the model with booster.save_model(\"model.json\")"
-
-static bool
-starts_with(const unsigned char *p, size_t len, const char *magic, size_t mlen)
-{
-	return len >= mlen && memcmp(p, magic, mlen) == 0;
-}
-
-/*
- * Returns MLP_MODEL_OK when the bytes may be JSON text (parse will tell),
- * otherwise MLP_MODEL_NOT_JSON with a message naming what they look like.
- * *start is set to the first byte after a UTF-8 byte order mark.
- */
-static MlpModelError
-sniff(ParseCtx *ctx, const unsigned char *p, size_t len, size_t *start)
-{
-	size_t		i = 0;
-
-	*start = 0;
-	if (len == 0)
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"the model is empty (0 bytes); " EXPORT_HINT);
-	if (p[0] == 0x80)
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this looks like a Python pickle (or an uncompressed joblib file); "
-					"pickles are refused because unpickling runs arbitrary code; " EXPORT_HINT);
-	if (p[0] == 0x78 && len >= 2 && (p[1] == 0x01 || p[1] == 0x5e || p[1] == 0x9c || p[1] == 0xda))
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this looks like zlib-compressed data (a compressed joblib file?); "
-					"pickles are refused because unpickling runs arbitrary code; " EXPORT_HINT);
-	if (starts_with(p, len, "\x1f\x8b", 2) || starts_with(p, len, "BZh", 3) ||
-		starts_with(p, len, "\xfd" "7zXZ", 5) || starts_with(p, len, "\x04\x22\x4d\x18", 4) ||
-		starts_with(p, len, "\x5d\x00\x00", 3) || starts_with(p, len, "PK\x03\x04", 4))
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this looks like a compressed or zip archive (a compressed joblib file?), not XGBoost JSON; "
-					"pickles are refused because unpickling runs arbitrary code; " EXPORT_HINT);
-	if (starts_with(p, len, "binf", 4))
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this looks like XGBoost's deprecated binary model format; " EXPORT_HINT);
-	/* UBJSON (save_model("m.ubj")): '{' then a binary length marker. */
-	if (p[0] == '{' && len >= 2 && strchr("iUIlL$#", p[1]) != NULL && p[1] != '\0')
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this looks like UBJSON (XGBoost's binary .ubj format), not JSON text; " EXPORT_HINT);
-
-	if (starts_with(p, len, "\xef\xbb\xbf", 3))
-		i = 3;					/* UTF-8 byte order mark */
-	*start = i;
-	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-		i++;
-	if (i == len)
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"the model contains only white space; " EXPORT_HINT);
-	if (p[i] == '{' || p[i] == '[' || p[i] == '"')
-		return MLP_MODEL_OK;
-	if (starts_with(p + i, len - i, "booster[", 8) || starts_with(p + i, len - i, "0:[", 3))
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this looks like an XGBoost text dump (dump_model), which cannot be loaded; " EXPORT_HINT);
-	if (p[i] >= 0x20 && p[i] < 0x7f)
-		return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-					"this is not JSON: it starts with the character '%c' instead of '{'; " EXPORT_HINT,
-					p[i]);
-	return xgb_fail(ctx, MLP_MODEL_NOT_JSON,
-				"this is binary data (first byte 0x%02x), not XGBoost JSON; " EXPORT_HINT, p[i]);
 }
 
 /* ---------------------------------------------------------------------
@@ -401,6 +334,7 @@ mlp_model_parse(const char *data, size_t len, MlpModel **out,
 	json_t	   *root;
 	json_error_t jerr;
 	size_t		start;
+	MlpArtifactSniff sniffed;
 	MlpModel   *m;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -414,8 +348,16 @@ mlp_model_parse(const char *data, size_t len, MlpModel **out,
 	if (data == NULL)
 		len = 0;
 
-	if ((rc = sniff(&ctx, (const unsigned char *) data, len, &start)) != MLP_MODEL_OK)
-		return rc;
+	/* step 1: refuse what is not JSON text at all, saying what it looks like */
+	switch (mlp_artifact_sniff(data, len, &sniffed))
+	{
+		case MLP_ARTIFACT_JSON_OBJECT:
+		case MLP_ARTIFACT_JSON_OTHER:	/* parsed, then refused as no model */
+			break;
+		default:
+			return xgb_fail(&ctx, MLP_MODEL_NOT_JSON, "%s", sniffed.description);
+	}
+	start = sniffed.json_start;
 
 	root = json_loadb(data + start, len - start, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)

@@ -121,21 +121,30 @@ db_http_status(const char *sqlstate)
 	return 500;
 }
 
+/* Copies a server text without libpq's trailing newline (JSON clients don't want it). */
 static void
-set_error(struct db_error *err, unsigned status, const char *sqlstate, const char *msg)
+copy_trimmed(char *dst, size_t size, const char *src)
 {
 	size_t		n;
 
+	snprintf(dst, size, "%s", src ? src : "");
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+		dst[--n] = '\0';
+}
+
+static void
+set_error(struct db_error *err, unsigned status, const char *sqlstate, const char *msg)
+{
 	err->http_status = status;
 	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate ? sqlstate : "");
-	snprintf(err->message, sizeof(err->message), "%s", msg ? msg : "");
-	/* libpq messages end in a newline; JSON clients don't want it */
-	n = strlen(err->message);
-	while (n > 0 && (err->message[n - 1] == '\n' || err->message[n - 1] == ' '))
-		err->message[--n] = '\0';
+	copy_trimmed(err->message, sizeof(err->message), msg);
+	err->detail[0] = '\0';
+	err->hint[0] = '\0';
 	err->column[0] = '\0';
 }
 
+/* The server's fields, each its own: never parsed out of the message text. */
 static void
 set_result_error(struct db_error *err, const PGresult *res)
 {
@@ -144,6 +153,8 @@ set_result_error(struct db_error *err, const PGresult *res)
 	const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
 
 	set_error(err, db_http_status(state), state, msg ? msg : PQresultErrorMessage(res));
+	copy_trimmed(err->detail, sizeof(err->detail), PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	copy_trimmed(err->hint, sizeof(err->hint), PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
 	if (column)
 		snprintf(err->column, sizeof(err->column), "%s", column);
 }

@@ -20,7 +20,9 @@ struct db_error
 {
 	unsigned	http_status;	/* 404, 409, 415, 422, 500, 503 */
 	char		sqlstate[6];
-	char		message[512];
+	char		message[512];	/* PG_DIAG_MESSAGE_PRIMARY: what happened */
+	char		detail[512];	/* PG_DIAG_MESSAGE_DETAIL: why; may be empty */
+	char		hint[512];		/* PG_DIAG_MESSAGE_HINT: what to do; may be empty */
 	char		column[64];		/* PG_DIAG_COLUMN_NAME when the server sent one */
 };
 

@@ -100,40 +100,71 @@ reply_errors(struct reply *rep, json_t *errors)
 	reply_json(rep, 422, json_pack("{s:o}", "detail", errors));
 }
 
+/* Appends " text" (or "text" at the start), ending it with a period. */
+static void
+append_sentence(char *buf, size_t len, const char *text)
+{
+	size_t		used = strlen(buf);
+	size_t		n = strlen(text);
+
+	if (n == 0 || used + 2 >= len)
+		return;
+	snprintf(buf + used, len - used, "%s%s%s", used ? " " : "", text,
+			 text[n - 1] == '.' ? "" : ".");
+	if (used == 0 && buf[0] >= 'a' && buf[0] <= 'z')
+		buf[0] = (char) (buf[0] - 'a' + 'A');
+}
+
+/*
+ * The error as one text for an HTTP reply: the message with a capital
+ * first letter, then the detail and the hint, each ending in a period.
+ */
+static void
+db_error_text(const struct db_error *err, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	append_sentence(buf, len, err->message);
+	append_sentence(buf, len, err->detail);
+	append_sentence(buf, len, err->hint);
+}
+
 void
 reply_db_error(struct reply *rep, const struct db_error *err)
 {
+	char		text[sizeof(err->message) + sizeof(err->detail) + sizeof(err->hint) + 8];
+
+	/* what happened, why and what to do, from the server's own fields */
+	db_error_text(err, text, sizeof(text));
 	if (err->http_status == 422)
 	{
 		/* the extension's message names the field; loc says which one when it can */
 		json_t	   *errors = json_array();
 		json_t	   *loc = loc_make("body", err->column[0] ? err->column : NULL);
 
-		verr_add(errors, loc, NULL, "value_error", err->message, NULL, NULL);
+		verr_add(errors, loc, NULL, "value_error", text, NULL, NULL);
 		json_decref(loc);
 		reply_errors(rep, errors);
 		return;
 	}
-	if (err->http_status == 503 && strcmp(err->sqlstate, "25006") == 0)
-		reply_detail(rep, 503, "Database is read-only: this service reached a hot standby, "
-					 "and writes go to the primary (connect with target_session_attrs=read-write)");
-	else if (err->http_status == 503)
+	if (err->http_status == 503)
 		reply_detail(rep, 503, "Database unavailable");
 	else if (err->http_status == 500)
 	{
 		/* the client gets a generic message; the log keeps the real one */
 		json_t	   *line = json_pack("{s:s,s:s,s:s}", "level", "error",
-									 "sqlstate", err->sqlstate, "msg", err->message);
-		char	   *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+									 "sqlstate", err->sqlstate, "msg", text);
+		char	   *out = line ? json_dumps(line, JSON_COMPACT) : NULL;
 
-		if (text)
-			fprintf(stderr, "%s\n", text);
-		free(text);
+		if (out)
+			fprintf(stderr, "%s\n", out);
+		free(out);
 		json_decref(line);
 		reply_detail(rep, 500, "Internal Server Error");
 	}
 	else
-		reply_detail(rep, err->http_status, "%s", err->message);
+		reply_detail(rep, err->http_status, "%s", text);
 }
 
 void

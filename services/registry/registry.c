@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact_sniff.h"
 #include "multipart.h"
 #include "service.h"
 #include "validate.h"
@@ -37,12 +38,6 @@ static const struct db_statement statements[] = {
 static const char *const json_fields[] = {
 	"standardization_params", "model_params", "additional_metadata"
 };
-
-#define EXPORT_HINT \
-	"Only XGBoost JSON models are accepted. Pickle and joblib files are refused " \
-	"because loading them runs arbitrary code. Export the model with " \
-	"booster.save_model(\"model.json\") (for the scikit-learn wrapper: " \
-	"model.get_booster().save_model(\"model.json\")) and upload that file."
 
 /*
  * Runs a statement that returns one jsonb text column and parses it.
@@ -112,35 +107,6 @@ path_model_valid(const struct request *req, struct reply *rep)
 		return 1;
 	reply_model_not_found(rep, name, version);
 	return 0;
-}
-
-/*
- * Refuses here, before sending up to 64 MiB to the database, what cannot be
- * JSON text at all: a pickle (protocol 2+ starts with 0x80), a zip or
- * compressed joblib file, anything whose first non-blank byte is not '{'.
- * Returns NULL when the upload may be JSON, else what it looks like.  Finer
- * checks (UBJSON, JSON that is not an XGBoost model) are the extension's.
- */
-static const char *
-refused_format(const char *data, size_t len)
-{
-	const unsigned char *u = (const unsigned char *) data;
-	size_t		i = 0;
-
-	if (len > 0 && u[0] == 0x80)
-		return "this looks like a Python pickle (or an uncompressed joblib file)";
-	if (len >= 2 && ((u[0] == 'P' && u[1] == 'K') || (u[0] == 0x1f && u[1] == 0x8b) ||
-					 (u[0] == 'x' && (u[1] == 0x9c || u[1] == 0x01 || u[1] == 0xda))))
-		return "this looks like a compressed or zip archive (a compressed joblib file?)";
-	if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
-		i = 3;					/* UTF-8 BOM */
-	while (i < len && (u[i] == ' ' || u[i] == '\t' || u[i] == '\r' || u[i] == '\n'))
-		i++;
-	if (i >= len)
-		return "the file is empty";
-	if (u[i] != '{')
-		return "this is not JSON text";
-	return NULL;
 }
 
 static void
@@ -225,11 +191,17 @@ handle_register(struct request *req, struct reply *rep)
 
 	file = multipart_find(&mp, "model_file");
 	{
-		const char *why = refused_format(file->data, file->len);
+		/*
+		 * Refused here, before sending up to 64 MiB to the database: what
+		 * cannot be an XGBoost model, by the extension's own sniffer.  Finer
+		 * checks (JSON that is no model) are the extension's.
+		 */
+		MlpArtifactSniff sniffed;
 
-		if (why)
+		if (mlp_artifact_sniff(file->data, file->len, &sniffed) != MLP_ARTIFACT_JSON_OBJECT)
 		{
-			reply_detail(rep, 415, "Model file is not an XGBoost JSON model: %s. " EXPORT_HINT, why);
+			reply_detail(rep, 415, "Model file is not an XGBoost JSON model. %s %s",
+						 sniffed.description, mlp_artifact_export_hint);
 			goto done;
 		}
 	}
@@ -244,9 +216,7 @@ handle_register(struct request *req, struct reply *rep)
 	res = db_exec(ST_REGISTER, values, lengths, formats, 0, &err);
 	if (res == NULL)
 	{
-		if (err.http_status == 415 && strstr(err.message, "save_model") == NULL)
-			reply_detail(rep, 415, "%s. " EXPORT_HINT, err.message);
-		else if (err.http_status == 409)
+		if (err.http_status == 409)
 			reply_detail(rep, 409, "Model %s version %s already exists", name, version);
 		else
 			reply_db_error(rep, &err);

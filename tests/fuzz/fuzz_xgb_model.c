@@ -1,7 +1,9 @@
 /*
- * fuzz_xgb_model.c — libFuzzer target for the XGBoost JSON model reader.
+ * fuzz_xgb_model.c — libFuzzer target for the XGBoost JSON model reader and
+ * the artifact sniffer in front of it (shared with the registry service).
  *
- * mlp_model_parse() on the raw bytes; on success the accessors and
+ * mlp_artifact_sniff() on the raw bytes: a kind, a JSON start inside the
+ * input, a description for every refused kind.  mlp_model_parse() on them; on success the accessors and
  * mlp_model_predict() on a few rows derived from the input (missing values,
  * zeros, huge values, and values taken from the input bytes so that the
  * fuzzer can steer rows across thresholds), then mlp_model_free().  A
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact_sniff.h"
 #include "xgb_model.h"
 
 /* Rows wider than this are not evaluated (the input allocation stays small);
@@ -47,6 +50,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	MlpModelError rc;
 	int			nf;
 	double	   *x;
+	MlpArtifactSniff sniffed;
+
+	switch (mlp_artifact_sniff(data, size, &sniffed))
+	{
+		case MLP_ARTIFACT_JSON_OBJECT:
+		case MLP_ARTIFACT_JSON_OTHER:
+			if (sniffed.json_start > size)
+				abort();
+			break;
+		default:
+			if (sniffed.description[0] == '\0' ||
+				memchr(sniffed.description, '\0', sizeof(sniffed.description)) == NULL)
+				abort();
+	}
 
 	rc = mlp_model_parse((const char *) data, size, &model, errmsg, sizeof(errmsg));
 	if (rc != MLP_MODEL_OK)

@@ -137,11 +137,22 @@ test_request_json(void)
 	reply_clear(&rep);
 
 	{
-		struct db_error err = {422, "22023", "age must be positive", "age"};
+		struct db_error err = {.http_status = 422, .sqlstate = "22023",
+		.message = "age must be positive", .column = "age"};
+		struct db_error refused = {.http_status = 415, .sqlstate = "0A000",
+			.message = "model file is not an XGBoost JSON model",
+			.detail = "This looks like UBJSON.",
+		.hint = "Export the model with save_model"};
 
 		reply_db_error(&rep, &err);
 		CHECK(rep.status == 422 && strstr(rep.body, "[\"body\",\"age\"]") != NULL,
 			  "a 22023 from the database becomes a 422 list with loc");
+		CHECK(strstr(rep.body, "\"Age must be positive.\"") != NULL, "the 422 msg is a sentence");
+		reply_clear(&rep);
+		reply_db_error(&rep, &refused);
+		CHECK(rep.status == 415 && strstr(rep.body, "\"Model file is not an XGBoost JSON model. "
+										  "This looks like UBJSON. Export the model with save_model.\"") != NULL,
+			  "the reply's detail joins the message, the detail and the hint");
 		reply_clear(&rep);
 	}
 	CHECK(db_http_status("42704") == 404 && db_http_status("23505") == 409 &&

@@ -567,7 +567,7 @@ test_broken(void)
 	expect_refused("NULL data", NULL, 0, MLP_MODEL_NOT_JSON, "empty");
 	expect_refused("pickle", pickle, sizeof(pickle) - 1, MLP_MODEL_NOT_JSON, "pickle");
 	expect_refused("pickle message", pickle, sizeof(pickle) - 1, MLP_MODEL_NOT_JSON, "arbitrary code");
-	expect_refused("joblib zlib", zlib, sizeof(zlib) - 1, MLP_MODEL_NOT_JSON, "zlib");
+	expect_refused("joblib zlib", zlib, sizeof(zlib) - 1, MLP_MODEL_NOT_JSON, "compressed");
 	expect_refused("ubjson", ubjson, sizeof(ubjson) - 1, MLP_MODEL_NOT_JSON, "UBJSON");
 	expect_refused("gzip", "\x1f\x8b\x08\x00", 4, MLP_MODEL_NOT_JSON, "compressed");
 	expect_refused("text", "hello world", 11, MLP_MODEL_NOT_JSON, "not JSON");

@@ -14,16 +14,19 @@
 \set classifier `base64 -w0 tests/regress/data/models/classifier.json`
 \set pickle `base64 -w0 tests/regress/data/models/model.pkl`
 \set std '{"purchase_amount": {"mean": 300, "std": 150}, "annual_income": {"mean": 70000, "std": 20000}, "clv": {"mean": 900, "std": 700}, "age_income_interaction": {"mean": 3000000, "std": 1500000}}'
--- Runs a statement; returns 'ok: ' and its first column, or the SQLSTATE and message.
+-- Runs a statement; returns 'ok: ' and its first column, or the SQLSTATE,
+-- message and detail (the hint is checked where it matters).
 CREATE FUNCTION registry_try(stmt text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
 	result text;
+	detail text;
 BEGIN
 	EXECUTE stmt INTO result;
 	RETURN 'ok: ' || coalesce(result, 'NULL');
 EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(nullif(' | ' || detail, ' | '), '');
 END;
 $$;
 -- the stable part of a model's info
@@ -166,6 +169,9 @@ SELECT registry_try($$SELECT mlpipe_register_model('broken', '1', '\x1f8b0800'::
 SELECT count(*) AS broken_rows FROM mlpipe.models WHERE model_name = 'broken';
 -- the same reader checks artifacts on its own
 SELECT registry_try(format('SELECT mlpipe_model_check(%L::bytea)', decode(:'cycle', 'base64')));
+-- every refusal in three fields: what happened, why, what to do
+SELECT mlpipe_model_check('\x80049510'::bytea);
+SELECT mlpipe_model_check(decode(:'classifier', 'base64'));
 SELECT mlpipe_model_check(decode(:'linear', 'base64'));
 -- ---------------------------------------------------------------------
 -- Standardization parameters: validated, {"params": ...} unwrapped
