@@ -221,9 +221,18 @@ mlp_params_to_spec(const MlpParamList *pl, const char *algorithm,
 		return false;
 	if (linear ? !ridge_spec(pl, spec, err) : !param_int(pl, "n_estimators", 1, 100000, &spec->rounds, err))
 		return false;
+	if (spec->nthread != 1)
+		return refuse(err,
+					  "XGBoost's OpenMP threads would start inside a PostgreSQL backend and inherit "
+					  "its signal mask, so the server's signal handlers could run on a thread "
+					  "that is not the backend's.",
+					  "Leave nthread out (training uses one thread); to train several models at "
+					  "once, call mlpipe_train from several sessions.",
+					  "hyperparams.nthread must be 1");
 	if (mlp_params_get(pl, "num_parallel_tree") != NULL)
-		return refuse(err, NULL, NULL,
-					  "hyperparams.num_parallel_tree is not supported: use algorithm random_forest with n_estimators");
+		return refuse(err, "mlpipe grows parallel trees only as a random forest.",
+					  "Use algorithm random_forest, with n_estimators as the number of trees.",
+					  "hyperparams.num_parallel_tree is not supported");
 	spec->forest = strcmp(algorithm, "random_forest") == 0;
 	if (spec->forest)
 	{

@@ -117,9 +117,16 @@ test_spec(void)
 	CHECK(!spec_with("xgboost", "n_estimators", "99999999999999999999", &spec, xgb, &err),
 		  "overflow refused");
 	CHECK(!spec_with("xgboost", "nthread", "0", &spec, xgb, &err), "nthread 0 refused");
+	CHECK(spec_with("xgboost", "nthread", "1", &spec, xgb, &err) && spec.nthread == 1,
+		  "nthread 1 accepted");
+	CHECK(!spec_with("xgboost", "nthread", "2", &spec, xgb, &err), "nthread 2 refused (defect 5)");
+	CHECK(strcmp(err.message, "hyperparams.nthread must be 1") == 0, err.message);
+	CHECK(strstr(err.detail, "signal") != NULL, "nthread: the detail says why");
+	CHECK(strstr(err.hint, "sessions") != NULL, "nthread: the hint says what to do");
+	CHECK(!spec_with("random_forest", "nthread", "64", &spec, xgb, &err), "nthread 64 refused");
 	CHECK(!spec_with("xgboost", "num_parallel_tree", "4", &spec, xgb, &err),
 		  "num_parallel_tree refused");
-	CHECK(strstr(err.message, "random_forest") != NULL, "num_parallel_tree: says what to use");
+	CHECK(strstr(err.hint, "random_forest") != NULL, "num_parallel_tree: says what to use");
 	CHECK(!spec_with("xgboost", "objective", "reg:logistic", &spec, xgb, &err),
 		  "another objective refused");
 	CHECK(spec_with("xgboost", "objective", "reg:squarederror", &spec, xgb, &err),
