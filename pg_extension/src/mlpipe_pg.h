@@ -86,4 +86,7 @@ extern void mlpipe_read_new_purchase(FunctionCallInfo fcinfo, int first, NewPurc
 extern void mlpipe_serving_vector(const NewPurchase *np, const MlpStandardization *std,
 								  double out[MLP_NFEATURES]);
 
+/* mlpipe.max_model_size: the largest artifact mlpipe_train stores (mlpipe.c). */
+extern int	mlpipe_max_model_size;
+
 #endif							/* MLPIPE_PG_H */

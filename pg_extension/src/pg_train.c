@@ -282,7 +282,9 @@ mlpipe_split_rows(const TrainingSet *ts, TrainSplit *split)
 	if (split->n_train == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("no training rows: every customer needs purchases in at least two months")));
+				 errmsg("no training rows"),
+				 errdetail("No customer has purchases in two different months; a row's target is the next month's amount."),
+				 errhint("Load more purchase history: customers with purchases in at least two months.")));
 }
 
 bytea *
@@ -311,10 +313,36 @@ mlpipe_train_artifact(const TrainRequest *req, const float *X, const float *y, i
 		CHECK_FOR_INTERRUPTS();	/* a cancel ends here with its own message */
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("XGBoost training failed: %s", result.error)));
+				 errmsg("XGBoost training failed"),
+				 errdetail("%s.", result.error),
+				 errhint("Check hyperparams: each must be an XGBoost training parameter with a valid value.")));
 	}
-	/* copy the malloc'd JSON before anything can throw */
-	artifact = palloc(VARHDRSZ + result.json_len);
+
+	/*
+	 * The JSON is malloc'd by XGBoost: nothing may throw until it is copied
+	 * or freed, so the size is checked first and the copy cannot fail.
+	 */
+	if (result.json_len > (size_t) mlpipe_max_model_size)
+	{
+		size_t		len = result.json_len;
+
+		free(result.json);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the trained model is too large to store"),
+				 errdetail("Its XGBoost JSON is %zu bytes; mlpipe.max_model_size is %d bytes.",
+						   len, mlpipe_max_model_size),
+				 errhint("Train fewer or shallower trees (n_estimators, max_depth).")));
+	}
+	artifact = palloc_extended(VARHDRSZ + result.json_len, MCXT_ALLOC_NO_OOM);
+	if (artifact == NULL)
+	{
+		free(result.json);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to copy a trained model of %zu bytes.", result.json_len)));
+	}
 	SET_VARSIZE(artifact, VARHDRSZ + result.json_len);
 	memcpy(VARDATA(artifact), result.json, result.json_len);
 	free(result.json);
