@@ -12,6 +12,9 @@ packages=(
 	# test and bench
 	python3-xgboost python3-requests curl wrk valgrind
 	libclang-rt-14-dev docker-compose
+	# the images suite: podman (with runc; CNI networks with DNS) behind
+	# docker-compose, debootstrap for the base image no registry offers here
+	podman runc debootstrap golang-github-containernetworking-plugin-dnsname
 )
 # nodejs ships npm on machines with NodeSource's package; Debian's npm conflicts with it
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -10,6 +10,16 @@ cd "$top"
 
 say "building"
 make -s all || die "build failed"
+
+# The images suite builds and runs everything in containers, from the tree:
+# it uses neither the system's PostgreSQL nor the extension installed into
+# it, so it runs before this run takes the machine-wide install lock.
+[ -x tests/images/run.sh ] && run_suite images tests/images/run.sh
+if [ -n "${SUITES:-}" ] && [ -z "$(tr ' ' '\n' <<<"$SUITES" | grep -vx -e images -e '')" ]; then
+	suites_summary suites
+	exit
+fi
+
 hold_install_lock
 say "installing the extension"
 make -s install >/dev/null || die "install failed"

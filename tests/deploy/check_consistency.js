@@ -296,8 +296,10 @@ for (const s of SERVICES) {
 		const lp = limitProblem(s.limit[0], env[s.limit[0]], s.limit[1]);
 		if (lp)
 			p.push(lp);
+		// the host side may be ${VAR:-port}: its default is what users get
 		const ports = (c.ports || []).map(String);
-		if (!ports.some((x) => x.endsWith(`:${s.port}`) && x.split(':').slice(-2)[0] === String(s.port)))
+		const published = ports.map((x) => x.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1'));
+		if (!published.some((x) => x.endsWith(`:${s.port}`) && x.split(':').slice(-2)[0] === String(s.port)))
 			p.push(`ports ${ports.join(',')} do not publish ${s.port}:${s.port}`);
 		const dep = dependsOn(c);
 		if (dep.postgres !== 'service_healthy')
@@ -721,6 +723,58 @@ check('k8s scale-out: not applied by `kubectl apply -f k8s/`, overrides only kno
 	}
 	if (!fs.existsSync(path.join(root, 'k8s', 'scale-out', 'citus_batch_scoring.sql')))
 		p.push('no Citus batch scoring example');
+});
+
+
+// ---- the images suite ----------------------------------------------------------
+// tests/images/run.sh builds the images of the compose file and starts them;
+// what the Kubernetes manifests run must be exactly those images (names and
+// tags), or the images that users deploy are not the ones make test tried.
+function podImages(obj, out) {
+	if (Array.isArray(obj)) {
+		for (const x of obj)
+			podImages(x, out);
+	} else if (obj && typeof obj === 'object') {
+		for (const k of ['containers', 'initContainers'])
+			for (const c of Array.isArray(obj[k]) ? obj[k] : [])
+				if (c && c.image)
+					out.push(c.image);
+		for (const v of Object.values(obj))
+			podImages(v, out);
+	}
+	return out;
+}
+check('images suite: it builds every image the compose file builds and the manifests run', (p) => {
+	let file = path.join(root, 'tests', 'images', 'run.sh');
+	if (!fs.existsSync(file))	// a self-test's copy holds only docker/ and k8s/
+		file = path.join(__dirname, '..', 'images', 'run.sh');
+	const m = /^stack_images="([^"]*)"/m.exec(fs.readFileSync(file, 'utf8'));
+	if (!m)
+		return p.push(`${rel(root, file)} sets no stack_images="..."`);
+	const suite = new Set(m[1].split(/\s+/).filter(Boolean));
+	const built = new Set(Object.values(csvc).filter((c) => c.build && c.image).map((c) => c.image));
+	for (const i of built)
+		if (!suite.has(i))
+			p.push(`compose builds ${i}, which the images suite does not check`);
+	for (const i of suite)
+		if (!built.has(i))
+			p.push(`the images suite checks ${i}, which the compose file does not build`);
+	for (const d of docs)
+		for (const i of podImages(d.obj, []))
+			if (!suite.has(i))
+				p.push(`${rel(root, d.file)} runs ${i}, which the images suite does not build`);
+	// users build on the official image; the suite passes its stand-in
+	const df = dockerfiles['Dockerfile.postgres'];
+	const arg = df && df.instructions.find((i) => i.keyword === 'ARG' && /^PG_BASE=/.test(i.args));
+	const dflt = arg ? arg.args.replace(/^PG_BASE=/, '') : undefined;
+	if (dflt !== 'postgres:15-bookworm')
+		p.push(`Dockerfile.postgres: ARG PG_BASE defaults to ${dflt}, expected postgres:15-bookworm`);
+	for (const name of ['postgres', 'bootstrap']) {
+		const b = ((csvc[name] || {}).build || {}).args || {};
+		const v = String((Array.isArray(b) ? envMap(b) : b).PG_BASE || '');
+		if (v !== `\${MLPIPE_PG_BASE:-${dflt}}`)
+			p.push(`compose ${name}: build arg PG_BASE is "${v}", expected \${MLPIPE_PG_BASE:-${dflt}}`);
+	}
 });
 
 finish();

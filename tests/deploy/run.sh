@@ -85,6 +85,7 @@ mutant() {
 	local dir="$scratch/$RANDOM$RANDOM"
 	mkdir -p "$dir"
 	cp -r docker k8s "$dir/"
+	mkdir -p "$dir/tests" && cp -r tests/images "$dir/tests/"
 	cp "$dir/$file" "$dir/$file.orig"
 	sed -i "$expr" "$dir/$file"
 	if cmp -s "$dir/$file" "$dir/$file.orig"; then
@@ -137,6 +138,10 @@ mutant "roles: bootstrap.sh no longer runs roles.sql" docker/bootstrap.sh '/-f "
 mutant "limits: registry upload limit missing in k8s" k8s/30-model-registry.yaml '/name: MLPIPE_MAX_UPLOAD/,+1d' $cons
 mutant "limits: batch limit misspelt in compose" docker/docker-compose.yml 's/MLPIPE_MAX_BATCH_BODY: \${MLPIPE_MAX_BATCH_BODY/MLPIPE_MAX_BATCHBODY: ${MLPIPE_MAX_BATCH_BODY/' $cons
 mutant "limits: batch limit not a byte count" k8s/32-inference-service.yaml 's/value: "16777216"/value: "16M"/' $cons
+# the images the images suite builds are the ones compose and k8s name
+mutant "images: k8s runs a tag the images suite does not build" k8s/31-preprocessing-service.yaml 's/image: preprocessing-service:latest/image: preprocessing-service:1.0/' $cons
+mutant "images: the images suite leaves out an image compose builds" tests/images/run.sh 's/ inference-service:latest"/"/' $cons
+mutant "images: compose changes the users' PostgreSQL base" docker/docker-compose.yml 's/MLPIPE_PG_BASE:-postgres:15-bookworm/MLPIPE_PG_BASE:-debian:bookworm/' $cons
 boot="bash $here/test_bootstrap.sh"
 mutant "bootstrap: roles.sql not run" docker/bootstrap.sh '/-f "$sql_dir\/roles.sql"/d' $boot
 mutant "bootstrap: password pasted into the SQL text" docker/bootstrap.sh "s/PASSWORD :'pw';/PASSWORD '\$(printenv \$(password_var \"\$r\"))';/" $boot
