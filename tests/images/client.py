@@ -135,12 +135,15 @@ def inference():
 
 
 def main():
-    for name, url in (("registry", REG), ("preprocessing", PRE), ("inference", INF)):
-        r = requests.get(url + "/readyz", timeout=TIMEOUT)
-        status(r, 200, "%s readyz (database reachable)" % name)
-    registry()
-    preprocessing()
-    inference()
+    try:
+        for name, url in (("registry", REG), ("preprocessing", PRE), ("inference", INF)):
+            r = requests.get(url + "/readyz", timeout=TIMEOUT)
+            status(r, 200, "%s readyz (database reachable)" % name)
+        registry()
+        preprocessing()
+        inference()
+    except requests.RequestException as e:
+        check(False, "the services answer", e)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
