@@ -9,13 +9,18 @@
 -- -v version=1.0 picks a version (default: the latest).  Without -v out the
 -- CSV goes to standard output.  Rows of the input file that cannot be
 -- scored (malformed, or a value outside what the model accepts) are
--- reported by line number on standard error and left out.
+-- reported by line number on standard error and left out; so are, in the
+-- every-customer form, customers none of whose purchases can be used.
+-- Reports go through \warn, which writes to standard error as it is open
+-- (2>>app.log appends to the log).  Exits non-zero on any error, and
+-- without -v model.
 \set ON_ERROR_STOP on
 \set QUIET on
 \if :{?model}
 \else
 	\warn 'usage: psql -v model=NAME [-v version=V] [-v csv=FILE] [-v out=FILE] -f sql/batch_score.sql'
-	\quit
+	-- an error, so that psql exits non-zero (\quit would exit 0)
+	DO $$ BEGIN RAISE EXCEPTION 'batch_score: no model given' USING HINT = 'Pass -v model=NAME.'; END $$;
 \endif
 -- '' stands for "the latest" (psql cannot hold a NULL in a variable)
 \if :{?version}
@@ -41,17 +46,36 @@ SELECT mlpipe_model_info(:'model', NULLIF(:'version_value', '')) IS NOT NULL AS 
 	       END AS problem
 	FROM score_lines l, LATERAL mlpipe_parse_purchase_csv(coalesce(l.line, '')) p
 	WHERE l.lineno > 1;
-	SELECT count(*) > 0 AS any_bad FROM score_input WHERE problem IS NOT NULL \gset
+	SELECT count(*) > 0 AS any_bad,
+	       string_agg(format('  line %s: %s', lineno, problem), E'\n' ORDER BY lineno) AS bad_lines
+	FROM score_input WHERE problem IS NOT NULL \gset
 	\if :any_bad
 		\warn 'batch_score: rows left out:'
-		\o /dev/stderr
-		SELECT format('  line %s: %s', lineno, problem) FROM score_input
-		WHERE problem IS NOT NULL ORDER BY lineno \g (tuples_only=on footer=off)
-		\o
+		\warn :bad_lines
 	\endif
 	\set query 'SELECT customer_id, to_char(purchase_date AT TIME ZONE ''UTC'', ''YYYY-MM-DD"T"HH24:MI:SS"Z"'') AS purchase_date, mlpipe_predict(' :'model' ', NULLIF(' :'version_value' ', ''''), customer_id, purchase_date, purchase_amount, annual_income, age, gender) AS predicted_purchase_amount FROM score_input WHERE problem IS NULL ORDER BY lineno'
 \else
-	\set query 'SELECT customer_id, month AS purchase_month, predicted_purchase_amount FROM mlpipe_predict_customers(' :'model' ', NULLIF(' :'version_value' ', '''')) ORDER BY customer_id'
+	CREATE TEMP TABLE scored AS
+	SELECT * FROM mlpipe_predict_customers(:'model', NULLIF(:'version_value', ''));
+	-- customers left out, and why: none of their purchases is clean
+	-- (docs/features.md, cleaning step 1)
+	SELECT count(*) > 0 AS any_left_out,
+	       string_agg(format('  customer %s: %s', customer_id, why), E'\n' ORDER BY customer_id) AS left_out
+	FROM (SELECT customer_id,
+	             CASE
+	                 WHEN bool_and(age IS NULL OR age NOT BETWEEN 1 AND 120) THEN 'no purchase with an age between 1 and 120'
+	                 WHEN bool_and(annual_income IS NULL OR annual_income < 0) THEN 'no purchase with a non-negative annual_income'
+	                 WHEN bool_and(purchase_amount IS NULL OR purchase_amount < 0) THEN 'no purchase with a non-negative purchase_amount'
+	                 ELSE 'no purchase with every field valid (age, gender, annual_income, purchase_amount)'
+	             END AS why
+	      FROM mlpipe.purchases p
+	      WHERE NOT EXISTS (SELECT 1 FROM scored s WHERE s.customer_id = p.customer_id)
+	      GROUP BY customer_id) missing \gset
+	\if :any_left_out
+		\warn 'batch_score: customers left out:'
+		\warn :left_out
+	\endif
+	\set query 'SELECT customer_id, month AS purchase_month, predicted_purchase_amount FROM scored ORDER BY customer_id'
 \endif
 
 \if :{?out}
