@@ -10,13 +10,15 @@
 #             prediction of the same rows (tests/bench/predict_ref.c)
 #   http      POST /predict through mlpipe-inference (wrk) against the same
 #             prediction as a prepared statement (pgbench)
+#   training  linear training (ridge in closed form) against computing its
+#             training rows alone; mlpipe_tune's time per trial
 #
 # Results: var/bench/results.md (printed at the end), var/bench/results.env
 # (every number, key=value), raw outputs and logs in var/bench/.
 # tests/bench/README.md says how to read them.
 #
 # Settings (environment), for quicker partial runs:
-#   BENCH_SECTIONS="features predict http"   which sections run
+#   BENCH_SECTIONS="features predict http training"   which sections run
 #   BENCH_PURCHASES=1000000   purchases generated (seed 1)
 #   BENCH_ROWS=1000000        rows of the prediction table
 #   BENCH_FEATURE_RUNS=5      runs of each feature query (alternating)
@@ -25,11 +27,13 @@
 #   BENCH_HTTP_SECONDS=6      duration of each wrk and pgbench run
 #   BENCH_HTTP_ROUNDS=3       rounds of (wrk, pgbench) per connection count
 #   BENCH_CONNECTIONS="1 8 32"
+#   BENCH_TRAIN_RUNS=3        runs of linear training and of its reference
+#   BENCH_TUNE_TRIALS=3       trials of the timed xgboost tuning run
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$top"
 
-sections=${BENCH_SECTIONS:-features predict http}
+sections=${BENCH_SECTIONS:-features predict http training}
 purchases=${BENCH_PURCHASES:-1000000}
 nrows=${BENCH_ROWS:-1000000}
 feature_runs=${BENCH_FEATURE_RUNS:-5}
@@ -38,6 +42,8 @@ preprocess_calls=${BENCH_PREPROCESS_CALLS:-10000}
 http_seconds=${BENCH_HTTP_SECONDS:-6}
 http_rounds=${BENCH_HTTP_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-1 8 32}
+train_runs=${BENCH_TRAIN_RUNS:-3}
+tune_trials=${BENCH_TUNE_TRIALS:-3}
 
 out=$top/var/bench
 mkdir -p "$out" "$out/log"
@@ -205,6 +211,53 @@ if want features; then
 	put std_params_ms "$(calc "$(value_of standardization_params)" 1)"
 	put preprocess_us "$(calc "($(median_of preprocess) - $(median_of loop_only)) * 1000 / $preprocess_calls" 1)"
 	put preprocess_loop_us "$(calc "$(median_of loop_only) * 1000 / $preprocess_calls" 2)"
+fi
+
+# ---- training (issue 13) -------------------------------------------------
+
+if want training; then
+	# linear is solved in closed form: its cost should be the training rows'
+	# cost plus little.  Each run registers a new version (versions are
+	# immutable); the reference computes the same rows and counts them.
+	step "training: linear (ridge, closed form) vs its training rows alone, $train_runs runs each, alternating"
+	{
+		echo '\timing on'
+		echo 'SET client_min_messages = warning;'
+		echo '\echo @@T warmup'
+		echo 'SELECT count(*) FROM mlpipe_training_rows();'
+		for i in $(seq 1 "$train_runs"); do
+			echo '\echo @@T train_linear'
+			echo "SELECT mlpipe_train('benchlinear', 'linear', 'r$i') ->> 'rows_train';"
+			echo '\echo @@T train_rows'
+			echo 'SELECT count(*) FROM mlpipe_training_rows();'
+		done
+	} >"$out/train.sql"
+	timed_psql "$out/train.sql" || die "linear training benchmark failed"
+	put train_linear_ms "$(calc "$(median_of train_linear)" 0)"
+	put train_rows_ms "$(calc "$(median_of train_rows)" 0)"
+	put train_linear_ratio "$(calc "${R[train_linear_ms]} / ${R[train_rows_ms]}")"
+	put train_linear_rmse "$(q -c "SELECT round((metadata->>'rmse_test')::numeric, 2) FROM mlpipe.models WHERE model_name = 'benchlinear' AND version = 'r1'")"
+
+	step "training: mlpipe_tune xgboost, default search, $tune_trials trials (trial 1: the defaults), and one default mlpipe_train"
+	{
+		echo '\timing on'
+		echo 'SET client_min_messages = warning;'
+		echo '\echo @@T train_xgboost'
+		echo "SELECT mlpipe_train('benchxgb', 'xgboost', '1') ->> 'rows_train';"
+		echo '\echo @@T tune_xgboost'
+		echo "SELECT mlpipe_tune('benchtune', 'xgboost', '1', '{\"trials\": $tune_trials}') ->> 'rmse_test';"
+		echo '\echo @@T tune_linear'
+		echo "SELECT mlpipe_tune('benchtune-linear', 'linear', '1') ->> 'rmse_test';"
+	} >"$out/tune.sql"
+	timed_psql "$out/tune.sql" || die "tuning benchmark failed"
+	put train_xgboost_s "$(calc "$(median_of train_xgboost) / 1000" 1)"
+	put tune_xgboost_s "$(calc "$(median_of tune_xgboost) / 1000" 1)"
+	put tune_linear_s "$(calc "$(median_of tune_linear) / 1000" 1)"
+	put tune_trial_s "$(q -c "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 1) FROM mlpipe.tuning_trials WHERE model_name = 'benchtune'")"
+	put tune_trial_first_s "$(q -c "SELECT round(seconds::numeric, 1) FROM mlpipe.tuning_trials WHERE model_name = 'benchtune' AND trial = 1")"
+	put tune_linear_trial_ms "$(q -c "SELECT round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 0) FROM mlpipe.tuning_trials WHERE model_name = 'benchtune-linear'")"
+	put tune_xgboost_rmse "$(q -c "SELECT round((metadata->>'rmse_test')::numeric, 2) || ' (CV ' || round((metadata->'tuning'->>'cv_rmse')::numeric, 2) || ', default model ' || (SELECT round((metadata->>'rmse_test')::numeric, 2) FROM mlpipe.models WHERE model_name = 'benchxgb') || ')' FROM mlpipe.models WHERE model_name = 'benchtune'")"
+	put tune_folds "$(q -c "SELECT string_agg(format('%s..%s / %s..%s', f->>'train_from', f->>'train_to', f->>'valid_from', f->>'valid_to'), '; ') FROM mlpipe.tuning_trials t, jsonb_array_elements(t.folds) f WHERE model_name = 'benchtune' AND trial = 1")"
 fi
 
 # ---- 2. prediction -------------------------------------------------------
@@ -469,6 +522,19 @@ v() { echo "${R[$1]:--}"; }
 		echo "Loading the model (mlp_model_parse of the $(v model_artifact_kb) kB artifact), once per backend and so once per parallel worker per query: $(v model_parse_ms) ms."
 		echo
 		echo "Sums: serial $(v sum_serial), parallel $(v sum_parallel), XGBoost $(v sum_xgb), evaluator $(v sum_eval); largest relative difference to XGBoost $(v sum_rel_diff) (goal ≤ 1e-3: $(verdict "${R[sum_rel_diff]:-}" "<=" 0.001))."
+	fi
+	if want training; then
+		echo
+		echo "## Training and tuning (issue 13)"
+		echo
+		echo "| measurement | ours | reference | ratio | goal | met |"
+		echo "| --- | ---: | ---: | ---: | --- | --- |"
+		echo "| \`mlpipe_train(..., 'linear', ...)\` (ridge in closed form, test RMSE $(v train_linear_rmse)) vs \`count(*) FROM mlpipe_training_rows()\` | $(v train_linear_ms) ms | $(v train_rows_ms) ms | $(v train_linear_ratio) | ≤ 1.5 | $(verdict "${R[train_linear_ratio]:-}" "<=" 1.5) |"
+		echo "| \`mlpipe_tune(..., 'xgboost', ...)\`, $tune_trials trials × 3 folds + refit, whole call | $(v tune_xgboost_s) s | one default \`mlpipe_train\`: $(v train_xgboost_s) s | | | |"
+		echo "| per xgboost trial (median; trial 1, the defaults: $(v tune_trial_first_s) s) | $(v tune_trial_s) s | | | | |"
+		echo "| \`mlpipe_tune(..., 'linear', ...)\`, 20 trials × 3 folds + refit | $(v tune_linear_s) s ($(v tune_linear_trial_ms) ms per trial) | | | | |"
+		echo
+		echo "Tuned xgboost test RMSE $(v tune_xgboost_rmse). Folds (train / validate months): $(v tune_folds)."
 	fi
 	if want http; then
 		echo

@@ -146,9 +146,10 @@ train_should_stop(void *arg)
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, p->start);
 	elapsed = INSTR_TIME_GET_DOUBLE(now);
-	if (elapsed >= p->next_notice && p->calls > 1 && p->expected > 0)
+	/* nothing to say at the last check: the caller goes on at once */
+	if (elapsed >= p->next_notice && p->calls > 1 && p->calls < p->expected)
 	{
-		double		done = Min(1.0, (double) (p->calls - 1) / p->expected);
+		double		done = (double) (p->calls - 1) / p->expected;
 
 		HOLD_INTERRUPTS();
 		ereport(NOTICE,

@@ -154,7 +154,7 @@ fi
 name=models-test-tune
 if q -c "SELECT mlpipe_tune('$name', 'xgboost', '1', '{\"trials\": 4}') IS NOT NULL" >"$work/tune.log" 2>&1 &&
 	[ "$(grep -c 'NOTICE:  trial [1-4]/4: CV RMSE [0-9.]*; best [0-9.]* (trial [1-4]); [0-9.]* s elapsed, about [0-9]* s left' "$work/tune.log")" = 4 ]; then
-	pass "tune: 4 trials, 4 progress lines: $(tail -1 "$work/tune.log")"
+	pass "tune: 4 trials, 4 progress lines, the last: $(grep NOTICE "$work/tune.log" | tail -1)"
 	q -c "SELECT encode(mlpipe_model_artifact('$name', '1'), 'base64')" | base64 -d >"$work/$name.json" &&
 		compare "$name" 1 "$work/$name.json"
 else
