@@ -13,14 +13,16 @@
 #include "features.h"
 #include "xgb_model.h"
 
-/* Parses and validates an artifact; ereport(ERROR) with the SQLSTATE the
- * services map to HTTP: 0A000 not a JSON model, 22023 an invalid one. */
+/* Parses and validates an artifact into CurrentMemoryContext (freed with
+ * it, or by mlp_model_free); ereport(ERROR) with the SQLSTATE the services
+ * map to HTTP: 0A000 not a JSON model, 22023 an invalid one. */
 extern MlpModel *mlpipe_parse_artifact(const char *data, size_t len);
 
 /* A registry row, parsed: valid for the backend's life (rows never change). */
 typedef struct CachedModel
 {
 	int64		id;				/* hash key: mlpipe.models.id */
+	MemoryContext context;		/* holds model, and nothing else */
 	MlpModel   *model;
 	bool		has_std;
 	MlpStandardization std;

@@ -196,7 +196,7 @@ read_gbtree(ParseCtx *ctx, json_t *model, MlpModel *m)
 	m->num_parallel_tree = (int) num_parallel;
 	if (num_trees > 0)
 	{
-		m->trees = malloc((size_t) num_trees * sizeof(MlpTree));
+		m->trees = xgb_alloc(ctx->alloc, (size_t) num_trees * sizeof(MlpTree));
 		if (m->trees == NULL)
 			return xgb_fail(ctx, MLP_MODEL_NO_MEMORY, "out of memory for %lld trees", num_trees);
 	}
@@ -207,9 +207,10 @@ read_gbtree(ParseCtx *ctx, json_t *model, MlpModel *m)
 	}
 
 	/* Hand the node array over to the model, trimmed to size. */
-	if (ctx->num_nodes > 0)
+	if (ctx->num_nodes > 0 && ctx->num_nodes < ctx->nodes_cap)
 	{
-		MlpNode    *trimmed = realloc(ctx->nodes, ctx->num_nodes * sizeof(MlpNode));
+		MlpNode    *trimmed = xgb_realloc(ctx->alloc, ctx->nodes, ctx->nodes_cap * sizeof(MlpNode),
+										  ctx->num_nodes * sizeof(MlpNode));
 
 		if (trimmed != NULL)
 			ctx->nodes = trimmed;
@@ -234,7 +235,7 @@ read_gblinear(ParseCtx *ctx, json_t *model, MlpModel *m)
 		return xgb_fail(ctx, MLP_MODEL_INVALID,
 					"\"weights\" has %zu entries, expected num_feature + 1 = %zu for one output",
 					json_array_size(weights), expected);
-	m->weights = malloc(expected * sizeof(float));
+	m->weights = xgb_alloc(ctx->alloc, expected * sizeof(float));
 	if (m->weights == NULL)
 		return xgb_fail(ctx, MLP_MODEL_NO_MEMORY, "out of memory for %zu weights", expected);
 	for (size_t i = 0; i < expected; i++)
@@ -322,12 +323,66 @@ static void
 free_ctx(ParseCtx *ctx)
 {
 	xgb_free_scratch(ctx);
-	free(ctx->nodes);
+	xgb_free(ctx->alloc, ctx->nodes);
+}
+
+/* ---------------------------------------------------------------------
+ * Memory of the model: the caller's allocator, or malloc.
+ * --------------------------------------------------------------------- */
+
+static void *
+malloc_alloc(void *arg, size_t size)
+{
+	(void) arg;
+	return malloc(size);
+}
+
+static void *
+malloc_realloc(void *arg, void *ptr, size_t old_size, size_t new_size)
+{
+	(void) arg;
+	(void) old_size;
+	return realloc(ptr, new_size);
+}
+
+static void
+malloc_free(void *arg, void *ptr)
+{
+	(void) arg;
+	free(ptr);
+}
+
+static const MlpAllocator malloc_allocator = {malloc_alloc, malloc_realloc, malloc_free, NULL};
+
+void *
+xgb_alloc(const MlpAllocator *a, size_t size)
+{
+	return a->alloc(a->arg, size);
+}
+
+void *
+xgb_realloc(const MlpAllocator *a, void *ptr, size_t old_size, size_t new_size)
+{
+	return ptr == NULL ? a->alloc(a->arg, new_size) : a->realloc(a->arg, ptr, old_size, new_size);
+}
+
+void
+xgb_free(const MlpAllocator *a, void *ptr)
+{
+	if (ptr != NULL)
+		a->free(a->arg, ptr);
 }
 
 MlpModelError
 mlp_model_parse(const char *data, size_t len, MlpModel **out,
 				char *errmsg, size_t errlen)
+{
+	return mlp_model_parse_with(data, len, NULL, out, errmsg, errlen);
+}
+
+MlpModelError
+mlp_model_parse_with(const char *data, size_t len, const MlpAllocator *allocator,
+					 MlpModel **out, char *errmsg, size_t errlen)
 {
 	ParseCtx	ctx;
 	MlpModelError rc;
@@ -338,6 +393,7 @@ mlp_model_parse(const char *data, size_t len, MlpModel **out,
 	MlpModel   *m;
 
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.alloc = allocator ? allocator : &malloc_allocator;
 	ctx.errmsg = errmsg;
 	ctx.errlen = errlen;
 	if (errmsg != NULL && errlen > 0)
@@ -369,12 +425,14 @@ mlp_model_parse(const char *data, size_t len, MlpModel **out,
 					jerr.text, jerr.line, jerr.column);
 	}
 
-	m = calloc(1, sizeof(MlpModel));
+	m = xgb_alloc(ctx.alloc, sizeof(MlpModel));
 	if (m == NULL)
 	{
 		json_decref(root);
 		return xgb_fail(&ctx, MLP_MODEL_NO_MEMORY, "out of memory for the model");
 	}
+	memset(m, 0, sizeof(*m));
+	m->alloc = *ctx.alloc;
 	rc = read_model(&ctx, root, m);
 	json_decref(root);
 	free_ctx(&ctx);
@@ -390,12 +448,15 @@ mlp_model_parse(const char *data, size_t len, MlpModel **out,
 void
 mlp_model_free(MlpModel *model)
 {
+	MlpAllocator a;
+
 	if (model == NULL)
 		return;
-	free(model->trees);
-	free(model->nodes);
-	free(model->weights);
-	free(model);
+	a = model->alloc;
+	xgb_free(&a, model->trees);
+	xgb_free(&a, model->nodes);
+	xgb_free(&a, model->weights);
+	xgb_free(&a, model);
 }
 
 MlpModelKind

@@ -7,8 +7,10 @@
  * mlp_model_predict() walks without touching JSON again.  Plain C (jansson),
  * no PostgreSQL headers: jansson's names clash with PostgreSQL's.
  *
- * Memory: the model is one malloc'd block (or a few) owned by the caller,
- * released with mlp_model_free().  On failure nothing is leaked.
+ * Memory: the model is a few blocks from the caller's allocator (malloc by
+ * default; the extension points it at a memory context), released with
+ * mlp_model_free().  Parsing's own scratch space is malloc'd and freed
+ * before it returns.  On failure nothing is leaked.
  */
 #ifndef MLPIPE_XGB_MODEL_H
 #define MLPIPE_XGB_MODEL_H
@@ -39,12 +41,30 @@ typedef enum MlpModelError
 } MlpModelError;
 
 /*
+ * Where a model's memory comes from.  alloc and realloc return NULL when
+ * out of memory and must not throw (the parser then frees what it holds
+ * and fails with MLP_MODEL_NO_MEMORY); realloc is told the old size.
+ */
+typedef struct MlpAllocator
+{
+	void	   *(*alloc) (void *arg, size_t size);
+	void	   *(*realloc) (void *arg, void *ptr, size_t old_size, size_t new_size);
+	void		(*free) (void *arg, void *ptr);
+	void	   *arg;
+} MlpAllocator;
+
+/*
  * Parse and validate a model.  On success returns MLP_MODEL_OK and *out;
  * otherwise *out is NULL and errmsg (errlen bytes, always NUL-terminated)
  * holds one human-readable sentence naming what is wrong.
  */
 MlpModelError mlp_model_parse(const char *data, size_t len, MlpModel **out,
 							  char *errmsg, size_t errlen);
+
+/* The same, with the model's memory from allocator (NULL: malloc); the
+ * model keeps a copy of *allocator for mlp_model_free. */
+MlpModelError mlp_model_parse_with(const char *data, size_t len, const MlpAllocator *allocator,
+								   MlpModel **out, char *errmsg, size_t errlen);
 
 void		mlp_model_free(MlpModel *model);
 

@@ -54,6 +54,7 @@ struct MlpModel
 	MlpNode    *nodes;			/* gbtree: all nodes of all trees */
 	size_t		num_nodes;
 	float	   *weights;		/* gblinear: num_features weights, then bias */
+	MlpAllocator alloc;			/* where all of the above came from */
 };
 
 /* Parse state: where errors go, and growable scratch space. */
@@ -79,6 +80,8 @@ typedef struct ParseCtx
 	MlpNode    *nodes;
 	size_t		num_nodes;
 	size_t		nodes_cap;
+
+	const MlpAllocator *alloc;	/* for the model's memory, nodes included */
 } ParseCtx;
 
 MlpModelError xgb_fail(ParseCtx *ctx, MlpModelError code, const char *fmt,...)
@@ -91,6 +94,11 @@ MlpModelError xgb_get_count(ParseCtx *ctx, json_t *parent, const char *key, cons
 							bool required, long long dflt, long long lo, long long hi,
 							long long *out);
 bool		xgb_number_to_float(const json_t *v, float *out);
+
+/* The model's memory, from ctx->alloc; NULL when out of memory. */
+void	   *xgb_alloc(const MlpAllocator *a, size_t size);
+void	   *xgb_realloc(const MlpAllocator *a, void *ptr, size_t old_size, size_t new_size);
+void		xgb_free(const MlpAllocator *a, void *ptr);
 
 /* Validates tree t and appends its nodes to ctx->nodes (xgb_tree.c). */
 MlpModelError xgb_read_tree(ParseCtx *ctx, json_t *tree, int t, MlpTree *out);

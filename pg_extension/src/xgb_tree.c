@@ -103,7 +103,8 @@ reserve_nodes(ParseCtx *ctx, size_t extra)
 		return true;
 	while (cap < need)
 		cap *= 2;
-	grown = realloc(ctx->nodes, cap * sizeof(MlpNode));
+	grown = xgb_realloc(ctx->alloc, ctx->nodes, ctx->nodes_cap * sizeof(MlpNode),
+						cap * sizeof(MlpNode));
 	if (grown == NULL)
 		return false;
 	ctx->nodes = grown;
