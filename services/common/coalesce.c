@@ -213,8 +213,12 @@ run_batch(struct coalesce_job **jobs, int n)
 	res = db_exec(jobs[0]->batch_stmt, (const char *const *) arrays, NULL, NULL, 0, &err);
 	if (res == NULL)
 	{
-		/* a lost database fails them all alike; retrying each would only wait longer */
-		if (err.http_status == 503)
+		/*
+		 * A lost database fails them all alike; retrying each would only
+		 * wait longer.  A 503 the server answered (a PL/Proxy shard that
+		 * is down, a standby) may concern some of the requests only.
+		 */
+		if (err.connection_lost)
 		{
 			for (int i = 0; i < n; i++)
 				job_fail(jobs[i], &err);

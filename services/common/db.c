@@ -142,6 +142,7 @@ set_error(struct db_error *err, unsigned status, const char *sqlstate, const cha
 	err->detail[0] = '\0';
 	err->hint[0] = '\0';
 	err->column[0] = '\0';
+	err->connection_lost = 0;
 }
 
 /* The server's fields, each its own: never parsed out of the message text. */
@@ -164,6 +165,7 @@ set_down_error(struct db_error *err, PGconn *conn)
 {
 	(void) conn;
 	set_error(err, 503, "08006", "Database unavailable");
+	err->connection_lost = 1;
 }
 
 static PGconn *

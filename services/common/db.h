@@ -24,6 +24,7 @@ struct db_error
 	char		detail[512];	/* PG_DIAG_MESSAGE_DETAIL: why; may be empty */
 	char		hint[512];		/* PG_DIAG_MESSAGE_HINT: what to do; may be empty */
 	char		column[64];		/* PG_DIAG_COLUMN_NAME when the server sent one */
+	int			connection_lost;	/* our own connection is down, not a statement's error */
 };
 
 /* Called once before the worker threads start. */
