@@ -12,7 +12,11 @@
 #      with asynchronous commit reaches the standby-backed inference service
 #      within 1 s, failover under load (primary crashed, standby promoted,
 #      services reconnect through their multi-host strings, no acknowledged
-#      registration lost, the error window reported).
+#      registration lost, the error window reported);
+#   3. tests/scale/test_shard.py: PL/Proxy sharding by customer, a proxy and
+#      shard 0 on the primary's cluster, shard 1 on a cluster of its own (so
+#      that it can be stopped), a one-node database as the reference.
+# SCALE_PARTS="shard" (or "standby") runs only that part.
 # Removes every cluster it made, whatever the outcome.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -21,9 +25,11 @@ cd "$top"
 bin=${MLPIPE_BIN:-$top/build/bin}
 failed=0
 standby_name="scale-standby-$$"
+shard1_name="scale-shard1-$$"
 
 cleanup() {
 	MLPIPE_PG_NAME=$standby_name "$top/scripts/pg.sh" destroy >/dev/null 2>&1
+	MLPIPE_PG_NAME=$shard1_name "$top/scripts/pg.sh" destroy >/dev/null 2>&1
 	destroy_throwaway_cluster
 }
 trap cleanup EXIT
@@ -41,6 +47,23 @@ psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS mlpipe" -f sql/
 	psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT mlpipe_train('scale', 'xgboost', '1.0', '{\"n_estimators\": 20}')" >/dev/null ||
 	die "cannot load and train"
 
+parts=" ${SCALE_PARTS:-shard standby} "
+if [[ $parts == *" shard "* ]]; then
+say "sharding: proxy and shard 0 on port $primary_port, shard 1 on its own cluster"
+shard1_port=$(free_port $((primary_port + 2))) || die "no free port"
+MLPIPE_PG_NAME=$shard1_name MLPIPE_PGPORT=$shard1_port MLPIPE_PGDATABASE=mlpipe_shard_1 \
+	"$top/scripts/pg.sh" start >/dev/null || die "cannot start the second shard's cluster"
+createdb mlpipe_single && createdb mlpipe_proxy && createdb mlpipe_shard_0 || die "cannot create the databases"
+psql -XAtq -d mlpipe_single -c "CREATE EXTENSION mlpipe" || die "cannot create the extension"
+"$top/scripts/shard.sh" init mlpipe_proxy "host=127.0.0.1 port=$primary_port dbname=mlpipe_shard_0" \
+	"host=127.0.0.1 port=$shard1_port dbname=mlpipe_shard_1" || die "cannot set the shards up"
+"$bin/mlpipe-gen-purchases" --customers 1500 --seed 11 --output "$top/var/$MLPIPE_PG_NAME/shard.csv" >/dev/null
+CSV="$top/var/$MLPIPE_PG_NAME/shard.csv" SHARD1_PORT=$shard1_port SHARD1_NAME=$shard1_name \
+	MLPIPE_BIN=$bin TOP=$top /usr/bin/python3 tests/scale/test_shard.py || failed=1
+MLPIPE_PG_NAME=$shard1_name "$top/scripts/pg.sh" destroy >/dev/null 2>&1
+fi
+
+[[ $parts == *" standby "* ]] || exit $failed
 say "standby on port $standby_port (synchronous_commit remote_apply)"
 MLPIPE_STANDBY_NAME=$standby_name MLPIPE_STANDBY_PORT=$standby_port MLPIPE_SYNC_COMMIT=remote_apply \
 	"$top/scripts/pg.sh" standby >/dev/null || die "cannot start the standby"

@@ -13,76 +13,22 @@ Services (real binaries, multi-host connection strings):
 """
 import base64
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 
 import requests
 
+from harness import AUTH, check, psql, run, start
+
 P, S = os.environ["PRIMARY_PORT"], os.environ["STANDBY_PORT"]
 PHOST, SHOST = os.environ["PRIMARY_HOST"], os.environ["STANDBY_HOST"]
 DB = os.environ["PGDATABASE"]
-BIN = os.environ["MLPIPE_BIN"]
 TOP = os.environ["TOP"]
-TOKEN = "scale-token"
-AUTH = {"Authorization": "Bearer " + TOKEN}
 STD = '{"purchase_amount": {"mean": 250.0, "std": 120.0}, "annual_income": {"mean": 70000.0, "std": 20000.0}, ' \
       '"clv": {"mean": 900.0, "std": 600.0}, "age_income_interaction": {"mean": 2800000.0, "std": 1500000.0}}'
 PURCHASE = {"customer_id": 17, "purchase_date": "2024-03-05T10:20:30Z", "purchase_amount": 180.5,
             "annual_income": 64000, "age": 37, "gender": "Female"}
-
-passed = failed = 0
-procs = []
-
-
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failed += 1
-        print("FAIL " + what + ("  -- " + str(detail)[:600] if detail else ""))
-
-
-def psql(host, port, sql):
-    r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-d", DB, "-c", sql],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    if r.returncode != 0:
-        raise RuntimeError("psql: " + r.stderr)
-    return r.stdout.strip()
-
-
-def free_port(p):
-    import socket
-    while True:
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            p += 1
-        finally:
-            s.close()
-
-
-def start(kind, port, dsn, **env):
-    e = dict(os.environ, DATABASE_URL=dsn, HOST="127.0.0.1", PORT=str(port), MLPIPE_API_TOKEN=TOKEN,
-             PGCONNECT_TIMEOUT="2", **env)
-    log = open(os.path.join(os.environ.get("LOGDIR", "/tmp"), "scale-%s-%d.log" % (kind, port)), "w")
-    p = subprocess.Popen([os.path.join(BIN, "mlpipe-" + kind)], env=e, stderr=log)
-    procs.append(p)
-    url = "http://127.0.0.1:%d" % port
-    for _ in range(100):
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return url
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(kind + " did not start")
 
 
 def dsn(user, ports, attrs):
@@ -122,7 +68,8 @@ def test_async_delivery(inf_ro):
     there within 1 s, by sessions that stay open (no restart)."""
     status = [predict(inf_ro, "async_fresh") for _ in range(4)]
     check(status == [404] * 4, "the standby does not know async_fresh yet", status)
-    psql(PHOST, P, "SET synchronous_commit = local; SELECT mlpipe_register_model('async_fresh', '1.0', artifact, "
+    psql(DB, host=PHOST, port=P,
+         sql="SET synchronous_commit = local; SELECT mlpipe_register_model('async_fresh', '1.0', artifact, "
                    "standardization_params) FROM mlpipe.models WHERE model_name = 'scale'")
     t0 = time.monotonic()
     while time.monotonic() - t0 < 5:
@@ -205,34 +152,22 @@ def test_failover(reg, inf_ro, inf_any, artifact):
         check(w is None or w[0] >= crash - 0.05, "%s: no errors before the crash" % key, w)
     r = requests.get(inf_ro + "/readyz").json()
     check(r.get("role") == "primary", "the standby-backed service now reports role primary", r)
-    have = set(psql(SHOST, S, "SELECT version FROM mlpipe.models WHERE model_name = 'failover'").split())
+    have = set(psql(DB, host=SHOST, port=S, sql="SELECT version FROM mlpipe.models WHERE model_name = 'failover'").split())
     lost = [v for v in acked if v not in have]
     check(acked and not lost, "every acknowledged registration (%d) is on the new primary" % len(acked), lost)
 
 
 def main():
-    global failed
-    artifact = base64.b64decode(psql(PHOST, P, "SELECT encode(artifact, 'base64') FROM mlpipe.models "
-                                               "WHERE model_name = 'scale'"))
-    base = free_port(24000 + os.getpid() % 1000)
-    try:
-        reg = start("registry", base, dsn("registry", "%s,%s" % (P, S), "read-write"))
-        inf_ro = start("inference", free_port(base + 1), dsn("inference", "%s,%s" % (S, P), "prefer-standby"),
-                       MLPIPE_MAX_REPLICA_LAG="1")
-        inf_any = start("inference", free_port(base + 2), dsn("inference", "%s,%s" % (P, S), "any"))
-        test_readiness(inf_ro, inf_any)
-        test_async_delivery(inf_ro)
-        test_failover(reg, inf_ro, inf_any, artifact)
-    except Exception as e:
-        check(False, "test run raised %r" % (e,))
-    finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait()
-    print("standby: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    artifact = base64.b64decode(psql(DB, host=PHOST, port=P, sql="SELECT encode(artifact, 'base64') "
+                                     "FROM mlpipe.models WHERE model_name = 'scale'"))
+    reg = start("registry", DATABASE_URL=dsn("registry", "%s,%s" % (P, S), "read-write"))
+    inf_ro = start("inference", DATABASE_URL=dsn("inference", "%s,%s" % (S, P), "prefer-standby"),
+                   MLPIPE_MAX_REPLICA_LAG="1")
+    inf_any = start("inference", DATABASE_URL=dsn("inference", "%s,%s" % (P, S), "any"))
+    test_readiness(inf_ro, inf_any)
+    test_async_delivery(inf_ro)
+    test_failover(reg, inf_ro, inf_any, artifact)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run("standby", main)
