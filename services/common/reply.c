@@ -148,7 +148,15 @@ reply_db_error(struct reply *rep, const struct db_error *err)
 		reply_errors(rep, errors);
 		return;
 	}
-	if (err->http_status == 503)
+	if (err->http_status == 503 && strcmp(err->sqlstate, "25006") == 0)
+		reply_detail(rep, 503, "Database is read-only: this service reached a hot standby, "
+					 "and writes go to the primary (connect with target_session_attrs=read-write)");
+	else if (err->http_status == 503 && !err->connection_lost && err->message[0])
+	{
+		/* the server is up but a part behind it is not (a PL/Proxy shard) */
+		reply_detail(rep, 503, "Database unavailable: %s", err->message);
+	}
+	else if (err->http_status == 503)
 		reply_detail(rep, 503, "Database unavailable");
 	else if (err->http_status == 500)
 	{

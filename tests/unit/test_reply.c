@@ -155,6 +155,28 @@ test_request_json(void)
 			  "the reply's detail joins the message, the detail and the hint");
 		reply_clear(&rep);
 	}
+	{
+		struct db_error readonly = {.http_status = 503, .sqlstate = "25006",
+		.message = "cannot execute INSERT in a read-only transaction"};
+		struct db_error shard = {.http_status = 503, .sqlstate = "08006",
+		.message = "shard mlpipe_shard_1 cannot be reached"};
+		struct db_error lost = {.http_status = 503, .sqlstate = "08006",
+		.message = "Database unavailable", .connection_lost = 1};
+
+		CHECK(db_http_status("25006") == 503, "25006 (a write on a hot standby) is 503");
+		reply_db_error(&rep, &readonly);
+		CHECK(rep.status == 503 && strstr(rep.body, "read-only") != NULL &&
+			  strstr(rep.body, "primary") != NULL, "a write on a standby: 503 saying read-only");
+		reply_clear(&rep);
+		reply_db_error(&rep, &shard);
+		CHECK(rep.status == 503 && strstr(rep.body, "mlpipe_shard_1") != NULL,
+			  "a 503 the server sent names what is down (a shard)");
+		reply_clear(&rep);
+		reply_db_error(&rep, &lost);
+		CHECK(rep.status == 503 && strcmp(rep.body, "{\"detail\":\"Database unavailable\"}") == 0,
+			  "a lost connection: Database unavailable");
+		reply_clear(&rep);
+	}
 	CHECK(db_http_status("42704") == 404 && db_http_status("23505") == 409 &&
 		  db_http_status("0A000") == 415 && db_http_status("22P02") == 422 &&
 		  db_http_status("08006") == 503 && db_http_status("57P01") == 503 &&
