@@ -2,7 +2,7 @@
 # data; `make test` builds, installs and runs every test suite on a
 # throwaway cluster.  See README.md.
 
-.PHONY: all extension tools services install deps run test bench psql status stop clean fuzz test-asan standby
+.PHONY: all extension tools services install deps run test bench psql status stop clean fuzz test-asan standby bench-scale
 
 # `make run DATA=path.csv` names make run's input file, but PGXS reads DATA
 # as the list of files to install: a DATA given on the command line must
@@ -38,6 +38,10 @@ test: deps
 
 bench: deps
 	@scripts/bench.sh
+
+# /predict through a PL/Proxy proxy with 2 shards next to one node (docs/scaling.md)
+bench-scale: deps
+	@scripts/bench_scale.sh
 
 # each parser's libFuzzer target for SECONDS (make test runs them briefly)
 SECONDS ?= 60
