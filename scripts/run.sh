@@ -84,8 +84,13 @@ for svc in registry:8000 preprocessing:8001 inference:8002; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		die "port $port is taken: stop what listens there (the old pipeline?) and run make run again"
 	fi
-	# own session: Ctrl-C reaches this script, which stops them in order
-	PGUSER=mlpipe_$name PORT=$port setsid build/bin/mlpipe-$name 2>>"var/log/$name.log" &
+	# own session: Ctrl-C reaches this script, which stops them in order.
+	# The service writes its log itself and starts a new file past
+	# MLPIPE_LOG_MAX_BYTES (16 MiB here), keeping one old one (.1): a
+	# benchmark against it no longer fills the disk.  A mistake in the
+	# settings still shows here, before the log is opened.
+	PGUSER=mlpipe_$name PORT=$port MLPIPE_LOG_FILE="var/log/$name.log" \
+		MLPIPE_LOG_MAX_BYTES=${MLPIPE_LOG_MAX_BYTES:-16777216} setsid build/bin/mlpipe-$name &
 	pids+=($!)
 done
 for port in 8000 8001 8002; do
@@ -99,7 +104,8 @@ std=$(psql -XAtc "SELECT standardization_params FROM mlpipe.models WHERE model_n
 cat <<EOF
 
 mlpipe is up.  PostgreSQL: 127.0.0.1:$PGPORT (database $PGDATABASE, user $PGUSER).
-Services (each as its own database role; one JSON log line per request in var/log/):
+Services (each as its own database role; one JSON log line per request in
+var/log/<service>.log, at most 16 MiB, then renamed to .log.1):
   registry       http://127.0.0.1:8000
   preprocessing  http://127.0.0.1:8001
   inference      http://127.0.0.1:8002

@@ -18,6 +18,7 @@
 #define DEFAULT_MAX_CONNECTIONS 1000	/* MHD's own ceiling is FD_SETSIZE - 4 = 1020 */
 #define DEFAULT_MAX_CONNECTIONS_PER_IP 200
 #define DEFAULT_CONNECTION_TIMEOUT 30	/* seconds without any byte moving */
+#define DEFAULT_LOG_MAX_BYTES (64ULL * 1024 * 1024)
 #define DEFAULT_HEADER_TIMEOUT 10	/* seconds to send a request's headers */
 
 void
@@ -60,12 +61,17 @@ config_usage(const struct service *svc, FILE *out)
 			"  MLPIPE_HEADER_TIMEOUT  seconds a client has to send a request's headers\n"
 			"                      (from connecting or from the previous answer) before\n"
 			"                      the connection is closed (default %u, 0 = off, 1..86400)\n"
+			"  MLPIPE_LOG_FILE     write the log (one JSON line per request or event) to\n"
+			"                      this file instead of stderr, appending\n"
+			"  MLPIPE_LOG_MAX_BYTES  past this size MLPIPE_LOG_FILE is renamed to\n"
+			"                      <file>.1 (replacing it) and a new one begun: at most\n"
+			"                      about twice this on disk (default %llu, 0 = no limit)\n"
 			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz and /metrics\n"
 			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n"
 			"A bad value of any variable is reported on stderr; the exit status is 2.\n",
 			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD,
 			DEFAULT_MAX_BATCH_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
-			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT);
+			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_LOG_MAX_BYTES);
 }
 
 /* A number within [min, max], def when unset; else a message ending in why. */
@@ -181,6 +187,19 @@ config_read(const struct service *svc, struct config *cfg)
 	if (env_number(svc, "MLPIPE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT, 0, 86400, &v) != 0)
 		return -1;
 	cfg->header_timeout = (unsigned) v;
+	cfg->log_file = getenv("MLPIPE_LOG_FILE");
+	if (cfg->log_file && *cfg->log_file == '\0')
+		cfg->log_file = NULL;
+	/* at least a few lines per file; at most what fits a file system (1 TiB) */
+	if (env_number(svc, "MLPIPE_LOG_MAX_BYTES", DEFAULT_LOG_MAX_BYTES, 0, 1ULL << 40, &v) != 0)
+		return -1;
+	if (v > 0 && v < 65536)
+	{
+		fprintf(stderr, "%s: MLPIPE_LOG_MAX_BYTES must be 0 (no limit) or at least 65536\n",
+				svc->name);
+		return -1;
+	}
+	cfg->log_max_bytes = v;
 	/* read where it is used: /readyz (readiness.c) */
 	if (readiness_init(svc->name) != 0)
 		return -1;

@@ -24,6 +24,8 @@ struct config
 	unsigned	max_connections_per_ip; /* 0: no per-address limit */
 	unsigned	connection_timeout;
 	unsigned	header_timeout; /* 0: no header deadline */
+	const char *log_file;		/* NULL: the log stays on stderr */
+	unsigned long long log_max_bytes;	/* rotate log_file past this; 0: never */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "log.h"
 
 struct thread_conn
 {
@@ -168,6 +169,28 @@ set_down_error(struct db_error *err, PGconn *conn)
 	err->connection_lost = 1;
 }
 
+/* NOTICEs and WARNINGs of the server: a log line of ours, not libpq's stderr text */
+static void
+log_notice(void *arg, const char *message)
+{
+	char		text[1024];
+	size_t		n = strlen(message);
+
+	(void) arg;
+	while (n > 0 && message[n - 1] == '\n')
+		n--;
+	snprintf(text, sizeof(text), "%.*s", (int) n, message);
+	log_event("notice", text, NULL, 0);
+}
+
+static PGconn *
+with_notices(PGconn *conn)
+{
+	if (conn != NULL)
+		PQsetNoticeProcessor(conn, log_notice, NULL);
+	return conn;
+}
+
 static PGconn *
 connect_now(void)
 {
@@ -185,9 +208,9 @@ connect_now(void)
 		"fallback_application_name", NULL};
 		const char *v2[] = {values[0], conn_options, conn_appname, NULL};
 
-		return PQconnectdbParams(kw2, v2, 0);
+		return with_notices(PQconnectdbParams(kw2, v2, 0));
 	}
-	return PQconnectdbParams(keywords, values, 1);
+	return with_notices(PQconnectdbParams(keywords, values, 1));
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "service.h"
 #include "utf8.h"
 #include "verror.h"
@@ -161,14 +162,9 @@ reply_db_error(struct reply *rep, const struct db_error *err)
 	else if (err->http_status == 500)
 	{
 		/* the client gets a generic message; the log keeps the real one */
-		json_t	   *line = json_pack("{s:s,s:s,s:s}", "level", "error",
-									 "sqlstate", err->sqlstate, "msg", text);
-		char	   *out = line ? json_dumps(line, JSON_COMPACT) : NULL;
+		struct log_field f[] = {LOG_STR("sqlstate", err->sqlstate)};
 
-		if (out)
-			fprintf(stderr, "%s\n", out);
-		free(out);
-		json_decref(line);
+		log_event("error", text, f, 1);
 		reply_detail(rep, 500, "Internal Server Error");
 	}
 	else

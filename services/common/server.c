@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -407,6 +408,56 @@ request_header(const struct request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+static void
+log_listening(void)
+{
+	struct log_field f[] = {
+		LOG_STR("host", cfg.host), LOG_NUM("port", cfg.port), LOG_NUM("threads", cfg.threads),
+		LOG_NUM("dispatchers", cfg.dispatchers), LOG_NUM("max_connections", cfg.max_connections),
+		LOG_NUM("max_connections_per_ip", cfg.max_connections_per_ip),
+		LOG_NUM("connection_timeout", cfg.connection_timeout),
+		LOG_NUM("header_timeout", cfg.header_timeout),
+	};
+
+	log_event("info", "listening", f, sizeof(f) / sizeof(f[0]));
+}
+
+/* The last line: what the connection guards and the coalescer did. */
+static void
+log_stopped(int sig)
+{
+	struct coalesce_counts counts;
+
+	coalesce_counts(&counts);
+	{
+		struct log_field f[] = {
+			LOG_NUM("signal", sig), LOG_NUM("header_deadline_cuts", conntrack_cuts()),
+			LOG_NUM("refused_over_limit", conntrack_refused()),
+			LOG_NUM("db_batches", counts.batches),
+			LOG_NUM("db_batched_requests", counts.batched_jobs),
+			LOG_NUM("db_batch_fallbacks", counts.fallbacks),
+			LOG_NUM("db_standby_takeovers", counts.standby),
+		};
+
+		log_event("info", "stopped", f, sizeof(f) / sizeof(f[0]));
+	}
+}
+
+/* libmicrohttpd's own messages (MHD_USE_ERROR_LOG): our log lines too */
+static void
+log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char		text[1024];
+	size_t		n;
+
+	(void) cls;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	log_event("warning", text, NULL, 0);
+}
+
 int
 service_main(const struct service *service, int argc, char **argv)
 {
@@ -417,9 +468,9 @@ service_main(const struct service *service, int argc, char **argv)
 	sigset_t	sigs;
 	int			sig = 0;
 	unsigned	flags;
-	struct coalesce_counts counts;
 
 	svc = service;
+	log_init(svc->name);
 	tables[0] = (struct route_table) {builtin_routes, builtin_nroutes};
 	tables[1] = (struct route_table) {svc->routes, svc->nroutes};
 	for (int i = 1; i < argc; i++)
@@ -447,6 +498,14 @@ service_main(const struct service *service, int argc, char **argv)
 		fprintf(stderr, "%s: cannot resolve HOST '%s'\n", svc->name, cfg.host);
 		return 2;
 	}
+	/* from here on, everything is a log line (the settings were the person's to fix) */
+	if (cfg.log_file && log_open(cfg.log_file, cfg.log_max_bytes) != 0)
+	{
+		fprintf(stderr, "%s: cannot open MLPIPE_LOG_FILE '%s': %s\n", svc->name, cfg.log_file,
+				strerror(errno));
+		freeaddrinfo(ai);
+		return 2;
+	}
 
 	/* workers inherit this mask; only the main thread takes the signals */
 	sigemptyset(&sigs);
@@ -461,18 +520,20 @@ service_main(const struct service *service, int argc, char **argv)
 		flags |= MHD_USE_IPv6;
 	if (conntrack_start(cfg.max_connections, cfg.header_timeout) != 0)
 	{
-		fprintf(stderr, "%s: cannot start the header deadline thread\n", svc->name);
+		log_event("error", "cannot start the header deadline thread", NULL, 0);
 		freeaddrinfo(ai);
 		return 1;
 	}
 	if (coalesce_start(cfg.dispatchers) != 0)
 	{
-		fprintf(stderr, "%s: cannot start the database dispatcher threads\n", svc->name);
+		log_event("error", "cannot start the database dispatcher threads", NULL, 0);
 		conntrack_stop();
 		freeaddrinfo(ai);
 		return 1;
 	}
 	d = MHD_start_daemon(flags, (uint16_t) cfg.port, conntrack_accept, NULL, on_request, NULL,
+	/* first: the options after it may already have something to say */
+						 MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 						 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 						 MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 						 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -497,16 +558,15 @@ service_main(const struct service *service, int argc, char **argv)
 	freeaddrinfo(ai);
 	if (d == NULL)
 	{
-		fprintf(stderr, "%s: cannot listen on %s:%u: %s\n", svc->name, cfg.host,
-				cfg.port, strerror(errno));
+		struct log_field f[] = {LOG_STR("host", cfg.host), LOG_NUM("port", cfg.port),
+		LOG_STR("error", strerror(errno))};
+
+		log_event("error", "cannot listen", f, 3);
 		coalesce_stop();
 		conntrack_stop();
 		return 1;
 	}
-	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"listening\",\"host\":\"%s\",\"port\":%u,\"threads\":%u,\"dispatchers\":%u,"
-			"\"max_connections\":%u,\"max_connections_per_ip\":%u,\"connection_timeout\":%u,\"header_timeout\":%u}\n",
-			svc->name, cfg.host, cfg.port, cfg.threads, cfg.dispatchers, cfg.max_connections,
-			cfg.max_connections_per_ip, cfg.connection_timeout, cfg.header_timeout);
+	log_listening();
 
 	sigwait(&sigs, &sig);
 	atomic_store(&stopping, 1);
@@ -535,10 +595,6 @@ service_main(const struct service *service, int argc, char **argv)
 	coalesce_stop();
 	MHD_stop_daemon(d);
 	conntrack_stop();
-	coalesce_counts(&counts);
-	fprintf(stderr, "{\"level\":\"info\",\"service\":\"%s\",\"msg\":\"stopped\",\"signal\":%d,\"header_deadline_cuts\":%lu,\"refused_over_limit\":%lu,"
-			"\"db_batches\":%llu,\"db_batched_requests\":%llu,\"db_batch_fallbacks\":%llu,\"db_standby_takeovers\":%llu}\n",
-			svc->name, sig, conntrack_cuts(), conntrack_refused(), counts.batches,
-			counts.batched_jobs, counts.fallbacks, counts.standby);
+	log_stopped(sig);
 	return 0;
 }

@@ -36,9 +36,10 @@ const SERVICES = [
 ];
 // What the services read from their environment (SPEC section 6, and
 // `mlpipe-registry --help`); libpq reads any PG* variable itself.
-const SERVICE_ENV = /^(PG[A-Z]+|DATABASE_URL|HOST|PORT|MLPIPE_API_TOKEN|MLPIPE_MAX_BODY|MLPIPE_MAX_UPLOAD|MLPIPE_MAX_BATCH_BODY|MLPIPE_THREADS|MLPIPE_DISPATCHERS)$/;
-// The limits' range as the services accept it (1 byte .. 4 GiB).
-const LIMIT_MAX = 4294967296;
+const SERVICE_ENV = /^(PG[A-Z]+|DATABASE_URL|HOST|PORT|MLPIPE_API_TOKEN|MLPIPE_MAX_BODY|MLPIPE_MAX_UPLOAD|MLPIPE_MAX_BATCH_BODY|MLPIPE_THREADS|MLPIPE_DISPATCHERS|MLPIPE_LOG_FILE|MLPIPE_LOG_MAX_BYTES)$/;
+// The limits' range as the services accept it (1 byte .. 1 GB - 1 byte,
+// PostgreSQL's largest value).
+const LIMIT_MAX = 1073741823;
 const READY = '/readyz';
 const LIVE = '/healthz';
 const NAMESPACE = 'mlpipe';

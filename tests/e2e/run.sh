@@ -103,15 +103,17 @@ read_port=${E2E_READ_PGPORT:-${PGPORT:-}}
 read_only=0
 [ -n "${E2E_READ_PGPORT:-}" ] && read_only=1
 
-start_service() {	# name port threads
-	local host=${PGHOST:-} pgport=${PGPORT:-}
+start_service() {	# name port threads [log file size limit]
+	local host=${PGHOST:-} pgport=${PGPORT:-} err=$logdir/$1.log file=
 	if [ "$1" != registry ]; then host=$read_host pgport=$read_port; fi
+	# with a limit the service writes its log file itself, rotating it
+	if [ -n "${4:-}" ]; then file=$logdir/$1.log err=$logdir/$1.stderr; fi
 	PGHOST=$host PGPORT=$pgport PGUSER=mlpipe_$1 MLPIPE_API_TOKEN=$token MLPIPE_MAX_UPLOAD=$max_upload MLPIPE_THREADS=$3 MLPIPE_DISPATCHERS=1 HOST=127.0.0.1 PORT=$2 \
-		"$bin/mlpipe-$1" 2>"$logdir/$1.log" &
+		MLPIPE_LOG_FILE=$file MLPIPE_LOG_MAX_BYTES=${4:-0} "$bin/mlpipe-$1" 2>"$err" &
 	pids+=($!)
 }
 start_service registry "$reg_port" 2
-start_service preprocessing "$pre_port" 2
+start_service preprocessing "$pre_port" 2 65536
 # One HTTP thread: concurrent /predict requests must still be queued and
 # batched, not run one after another on that thread (test_concurrent_predict).
 start_service inference "$inf_port" 1
@@ -161,6 +163,19 @@ else
 	fail "test_api.py did not report"
 fi
 
+# The log file of preprocessing is capped at 64 KiB: 1,000 more requests
+# (about 110 KB of lines) must rotate it, keeping one old file.
+urls=()
+for _ in $(seq 1 1000); do urls+=("http://127.0.0.1:$pre_port/healthz"); done
+curl -s "${urls[@]}" >/dev/null
+size=$(stat -c %s "$logdir/preprocessing.log" 2>/dev/null || echo 0)
+old=$(stat -c %s "$logdir/preprocessing.log.1" 2>/dev/null || echo 0)
+if [ "$size" -gt 0 ] && [ "$size" -le $((65536 + 4096)) ] && [ "$old" -gt 65536 ] && [ "$old" -le $((65536 + 4096)) ]; then
+	ok "MLPIPE_LOG_MAX_BYTES=65536: the log is rotated (now $size bytes, .1 $old bytes)"
+else
+	fail "MLPIPE_LOG_MAX_BYTES=65536: preprocessing.log $size bytes, .1 $old bytes"
+fi
+
 # Clean shutdown: a slow upload is in flight when SIGTERM arrives; it must
 # still get its complete answer, and the process must exit 0.
 inf_pid=${pids[2]}
@@ -197,8 +212,26 @@ for i in 0 1; do
 done
 pids=()
 
+# Every line any service wrote, events and requests alike, is one JSON
+# object with a timestamp and the service's name (one escaped writer).
+bad=$("$py" - "$logdir"/registry.log "$logdir"/inference.log "$logdir"/preprocessing.log* <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    for n, line in enumerate(open(path, errors="replace"), 1):
+        try:
+            j = json.loads(line)
+            ok = isinstance(j, dict) and "ts" in j and "service" in j
+        except ValueError:
+            ok = False
+        if not ok:
+            print("%s:%d: %s" % (path, n, line.strip()[:200]))
+            break
+PY
+)
+if [ -z "$bad" ]; then ok "every log line is JSON with ts and service"; else fail "log lines that are not: $bad"; fi
+
 # Sanitizer builds report leaks and errors in the logs.
-if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$logdir"/*.log 2>/dev/null; then
+if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$logdir"/*.log* "$logdir"/*.stderr 2>/dev/null; then
 	fail "sanitizer reports in the service logs"
 fi
 
