@@ -3,7 +3,7 @@
  *
  *   features_csv < customer_purchases.csv > rows.csv
  *
- * Reads the CSV of SPEC section 2, runs the whole training path of feature
+ * Reads the CSV of docs/features.md, runs the whole training path of feature
  * set v1 (clean, fill genders, drop one-purchase customers, monthly rows with
  * gap filling, standardization) through features.c, and writes one line per
  * (customer, month): customer_id, month (YYYY-MM), the 19 features and the

@@ -72,7 +72,7 @@ AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION mlpipe_is_purchase_csv_header(line text) RETURNS boolean
 AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- Features (SPEC section 3).  One C implementation serves training and
+-- Features (docs/features.md).  One C implementation serves training and
 -- serving alike.
 CREATE FUNCTION mlpipe_feature_names() RETURNS text[]
 AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -102,7 +102,7 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 
 -- ---------------------------------------------------------------------
--- The registry (SPEC section 4).  These are what the registry service calls.
+-- The registry (docs/models.md).  These are what the registry service calls.
 
 -- Sort key of a version: parts split on '.', numbers compared numerically
 -- (1.10 > 1.9), numbers before words, a shorter prefix first (1.0 < 1.0.1).
@@ -279,7 +279,7 @@ END;
 $$;
 
 -- ---------------------------------------------------------------------
--- Training and prediction (SPEC sections 4 and 5).
+-- Training and prediction (docs/models.md, docs/sql.md).
 
 -- Validates standardization parameters (22023 naming what is wrong).
 CREATE FUNCTION mlpipe_check_standardization(params jsonb) RETURNS void

@@ -1,4 +1,4 @@
--- mlpipe 0.2 -> 0.3: the model lifecycle (SPEC section 7) and what came with it.
+-- mlpipe 0.2 -> 0.3: the model lifecycle (docs/tuning.md) and what came with it.
 \echo Use "ALTER EXTENSION mlpipe UPDATE TO '0.3'" to load this file. \quit
 
 -- ==== tuning (issue 13) ====

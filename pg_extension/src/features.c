@@ -1,5 +1,5 @@
 /*
- * features.c — feature set v1 (SPEC section 3), in plain C.
+ * features.c — feature set v1 (docs/features.md), in plain C.
  *
  * Everything here is a pure function of its arguments: no global state, no
  * allocation, no abort on bad input.  Input that breaks a documented
@@ -246,7 +246,7 @@ check_and_avg_days(const MlpPurchase *sorted, size_t n, double *avg_days)
 		}
 	}
 
-	/* C integer division truncates toward zero, as the SPEC asks. */
+	/* C integer division truncates toward zero, as docs/features.md asks. */
 	*avg_days = (double) (sum / (int64_t) n);
 	return true;
 }

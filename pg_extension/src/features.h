@@ -1,5 +1,5 @@
 /*
- * features.h — feature set v1 (SPEC section 3), in plain C.
+ * features.h — feature set v1 (docs/features.md), in plain C.
  *
  * This is the one implementation of the features.  Training (the set-returning
  * mlpipe_training_rows) and serving (mlpipe_preprocess, mlpipe_predict) both go
@@ -144,7 +144,7 @@ size_t		mlp_months_capacity(const MlpPurchase *sorted, size_t n, bool fill_gaps)
  * order).  Writes the rows in month order into out (room for
  * mlp_months_capacity() rows) and returns how many were written.  With
  * fill_gaps, months without purchases between the first and the last month
- * are filled as SPEC section 3 says (training); without, they are absent
+ * are filled as docs/features.md says (training); without, they are absent
  * (serving).  Returns 0, writing nothing, when n is 0 or the input breaks
  * the preconditions (an unclean row, ts not ascending), so bad input can
  * never write past the capacity.

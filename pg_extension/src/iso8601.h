@@ -4,7 +4,7 @@
  * Accepts YYYY-MM-DD, optionally followed by 'T' or ' ' and HH:MM[:SS[.f]]
  * (1 to 9 digits of fraction, rounded to microseconds half to even) and
  * then optionally 'Z' or an offset +HH:MM, +HHMM or +HH.  No offset means
- * UTC (SPEC section 2).  The instant must fall in years 1 to 9999 UTC.
+ * UTC (docs/features.md).  The instant must fall in years 1 to 9999 UTC.
  * What it accepts, PostgreSQL's timestamptz input accepts as the same
  * instant.  The one date parser of mlpipe: the CSV loader and the services'
  * request validation both use it; fuzzed on its own.

@@ -33,7 +33,7 @@ extern void mlpipe_scan_customers(MlpCustomerFn fn, void *arg);
 extern void mlpipe_timestamp_to_purchase(TimestampTz ts, MlpPurchase *p);
 
 /*
- * The training set of SPEC section 3, built in one scan of
+ * The training set of docs/features.md, built in one scan of
  * mlpipe.purchases: every (customer, month) row with gaps filled, the
  * fitted standardization, and the gender that fills missing ones.
  * Arrays are allocated in the current memory context (huge allocations).

@@ -1,5 +1,5 @@
 /*
- * pg_features.c — the features (SPEC section 3) as SQL sees them.
+ * pg_features.c — the features (docs/features.md) as SQL sees them.
  *
  *   mlpipe_feature_names()           -> text[]
  *   mlpipe_training_rows()           -> setof (customer_id, month, features, target)

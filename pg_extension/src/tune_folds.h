@@ -1,6 +1,6 @@
 /*
  * tune_folds.h — forward-chaining cross-validation folds by calendar month
- * (SPEC section 7).
+ * (docs/tuning.md).
  *
  * Plain C, no PostgreSQL.  Fold k trains on the rows whose month is before
  * its cut-off m_k and validates on the months m_k .. m_(k+1) - 1, with

@@ -1,5 +1,5 @@
 /*
- * tune_space.h — hyperparameter search spaces and their trials (SPEC section 7).
+ * tune_space.h — hyperparameter search spaces and their trials (docs/tuning.md).
  *
  * Plain C, no PostgreSQL.  A space is a list of dimensions, one per
  * hyperparameter: either a list of values (text, as XGBoost takes them) or

@@ -54,9 +54,9 @@ predict_linear(const MlpModel *m, const double *x)
  * The branch-free walk described at the top of this file.  Trees are walked
  * eight at a time in lock step (for the deepest of the eight; leaves loop on
  * themselves) so that the CPU has eight independent chains of dependent
- * loads to overlap; the leaf values are still added in tree order.  On the
- * 200-tree depth-6 benchmark this is about 1.5x faster than four at a time
- * and 2x faster than one tree at a time.
+ * loads to overlap; the leaf values are still added in tree order (the
+ * measurements behind eight: tests/bench/README.md, "Measurements behind
+ * design choices").
  */
 static inline uint32_t
 step(const MlpNode *nodes, const float *row, uint32_t idx)

@@ -1,5 +1,5 @@
 /*
- * xgb_model.h — reader and evaluator of XGBoost JSON models (SPEC section 4).
+ * xgb_model.h — reader and evaluator of XGBoost JSON models (docs/models.md).
  *
  * mlp_model_parse() reads exactly what Booster.save_model("m.json") writes in
  * XGBoost 1.7 (gbtree, including num_parallel_tree > 1, and gblinear),

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Checks that the Dockerfiles, docker/docker-compose.yml and the Kubernetes
-// manifests agree with each other and with the services' contract (SPEC.md
-// section 6): ports, commands, environment variable names, probe paths,
+// manifests agree with each other and with the services' contract
+// (docs/http.md): ports, commands, environment variable names, probe paths,
 // image names, NodePorts, autoscaler and disruption-budget targets, the
 // order in which `kubectl apply -f k8s/` creates what others refer to; and
 // least privilege: each service logs in as its own role of sql/roles.sql with
@@ -22,7 +22,7 @@ const { parse, execForm, envOf, finalStage, last } = require('./lib/dockerfile')
 
 const root = rootArg(process.argv);
 
-// The contract: names as in the old deployment document, ports from SPEC.
+// The contract: names as in the old deployment document, ports from docs/http.md.
 // role: its LOGIN role in sql/roles.sql, passwordVar: the bootstrap's
 // variable for that role's password; limit: the body-size setting its
 // manifests spell out, with the services' default.
@@ -34,7 +34,7 @@ const SERVICES = [
 	{ name: 'inference-service', dockerfile: 'Dockerfile.inference_service', binary: 'mlpipe-inference', port: 8002, nodePort: 30002,
 		role: 'mlpipe_inference', passwordVar: 'MLPIPE_INFERENCE_PASSWORD', limit: ['MLPIPE_MAX_BATCH_BODY', 16777216] },
 ];
-// What the services read from their environment (SPEC section 6, and
+// What the services read from their environment (docs/http.md, and
 // `mlpipe-registry --help`); libpq reads any PG* variable itself.
 const SERVICE_ENV = /^(PG[A-Z]+|DATABASE_URL|HOST|PORT|MLPIPE_API_TOKEN|MLPIPE_MAX_BODY|MLPIPE_MAX_UPLOAD|MLPIPE_MAX_BATCH_BODY|MLPIPE_THREADS|MLPIPE_DISPATCHERS|MLPIPE_LOG_FILE|MLPIPE_LOG_MAX_BYTES)$/;
 // The limits' range as the services accept it (1 byte .. 1 GB - 1 byte,

@@ -10,7 +10,7 @@
 #
 # Starts mlpipe-registry, -preprocessing and -inference on free ports,
 # waits for /healthz, runs tests/e2e/test_api.py (every endpoint and every
-# error status of SPEC section 6), then checks clean shutdown on SIGTERM
+# error status of docs/http.md), then checks clean shutdown on SIGTERM
 # with a request in flight.  Always stops the services it started.
 #
 # Database-down checks stop and restart the database: with MLPIPE_PG_NAME set

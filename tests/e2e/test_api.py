@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end checks of the three mlpipe services (SPEC section 6).
+"""End-to-end checks of the three mlpipe services (docs/http.md).
 
 Run by tests/e2e/run.sh, which starts the real binaries and passes:
   REGISTRY, PREPROCESSING, INFERENCE   base URLs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The model layer against XGBoost itself (SPEC section 4, issue 4):
+# The model layer against XGBoost itself (docs/models.md, issue 4):
 #
 #  1. for each algorithm (xgboost, random_forest, linear): mlpipe_train on
 #     generated purchases, then mlpipe_predict(name, version, features) in SQL

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The scale suite (SPEC section 10): hot standbys, failover, sharding.
+# The scale suite (docs/scaling.md): hot standbys, failover, sharding.
 #
 #   tests/scale/run.sh            (make test runs it as the suite "scale")
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Hot standby and failover checks (SPEC section 10), run by tests/scale/run.sh.
+"""Hot standby and failover checks (docs/scaling.md), run by tests/scale/run.sh.
 
 Environment: PRIMARY_PORT, STANDBY_PORT, PRIMARY_HOST, STANDBY_HOST (socket
 directories), STANDBY_NAME (the standby's pg.sh name), MLPIPE_BIN, TOP,

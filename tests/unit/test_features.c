@@ -1,5 +1,5 @@
 /*
- * test_features.c — unit tests of the feature core (SPEC section 3).
+ * test_features.c — unit tests of the feature core (docs/features.md).
  *
  * Expectations are computed by hand (or, for timestamps, by an independent
  * day-by-day calendar walk in this file), never by calling the code under

@@ -1,4 +1,4 @@
--- Feature set v1 (SPEC section 3) through its SQL surface (SPEC section 5):
+-- Feature set v1 (docs/features.md) through its SQL surface (docs/sql.md):
 -- mlpipe_feature_names, mlpipe_training_rows, mlpipe_standardization_params,
 -- mlpipe_preprocess.  Every expected value below is worked out by hand in the
 -- comments next to the query, from the purchases inserted here.

@@ -1,4 +1,4 @@
--- The model registry and vector prediction (SPEC sections 4 and 5), on the
+-- The model registry and vector prediction (docs/models.md, docs/sql.md), on the
 -- fixture models of tests/regress/data/models (make_fixtures.py writes them).
 -- Files are read by psql, not by the server, which may not reach the clone.
 \getenv top MLPIPE_TOP

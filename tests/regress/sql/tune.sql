@@ -1,4 +1,4 @@
--- mlpipe_tune (SPEC section 7): time-ordered folds, trials, reproducibility,
+-- mlpipe_tune (docs/tuning.md): time-ordered folds, trials, reproducibility,
 -- and the refusal of unknown hyperparameters in mlpipe_train and mlpipe_tune.
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
