@@ -107,6 +107,9 @@ mutant "k8s schema: unknown kind" k8s/10-postgres.yaml 's/^kind: StatefulSet/kin
 mutant "k8s schema: bad enum value" k8s/10-postgres.yaml 's/type: ClusterIP/type: ClusterAddress/' $k8s
 mutant "k8s strict: misspelt field" k8s/32-inference-service.yaml 's/readinessProbe:/readinessProbes:/' $k8s
 mutant "k8s strict: field at the wrong level" k8s/41-pdb.yaml '0,/minAvailable: 1/s//minAvailable: 1\n  maxReplicas: 3/' $k8s
+mutant "k8s CloudNativePG schema: misspelt field" k8s/scale-out/10-cnpg-cluster.yaml 's/enablePDB: false/enablePdb: false/' $k8s
+mutant "k8s CloudNativePG schema: bad enum value" k8s/scale-out/10-cnpg-cluster.yaml 's/primaryUpdateStrategy: unsupervised/primaryUpdateStrategy: automatic/' $k8s
+mutant "k8s CloudNativePG schema: instances as a string" k8s/scale-out/10-cnpg-cluster.yaml 's/instances: 3/instances: "3"/' $k8s
 mutant "compose schema: unknown depends_on condition" docker/docker-compose.yml 's/service_completed_successfully/service_done/' node "$here/validate_compose.js"
 mutant "compose schema: misspelt key" docker/docker-compose.yml 's/stop_grace_period: 30s/stop_grace_periods: 30s/' node "$here/validate_compose.js"
 mutant "dockerfile-utils: bad HEALTHCHECK duration" docker/Dockerfile.model_registry 's/--interval=15s/--interval=15x/' node "$here/lint_dockerfiles.js"
