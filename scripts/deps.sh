@@ -15,6 +15,8 @@ packages=(
 	# the images suite: podman (with runc; CNI networks with DNS) behind
 	# docker-compose, debootstrap for the base image no registry offers here
 	podman runc debootstrap golang-github-containernetworking-plugin-dnsname
+	# the api suite's browser test (driven by playwright-core from npm)
+	chromium
 )
 # nodejs ships npm on machines with NodeSource's package; Debian's npm conflicts with it
 command -v npm >/dev/null || packages+=(nodejs npm)

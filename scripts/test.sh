@@ -47,5 +47,6 @@ run_suite tools tests/tools/run.sh
 [ -x tests/fault/run.sh ] && run_suite fault tests/fault/run.sh
 [ -x tests/deploy/run.sh ] && run_suite deploy tests/deploy/run.sh
 [ -x tests/scale/run.sh ] && run_suite scale tests/scale/run.sh
+[ -x tests/api/run.sh ] && run_suite api tests/api/run.sh
 
 suites_summary suites

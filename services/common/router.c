@@ -142,6 +142,8 @@ router_find(const struct route_table *tables, size_t ntables, const char *method
 			}
 			/* the path is known: remember the method for a 405's Allow */
 			allow_add(allow, r->method);
+			if (strcmp(r->method, "GET") == 0)
+				allow_add(allow, "HEAD");	/* the server answers HEAD for every GET */
 			for (int k = 0; k < nfound; k++)
 				free(found[k]);
 		}

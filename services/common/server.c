@@ -39,8 +39,10 @@
 #include "conntrack.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi_check.h"
 #include "router.h"
 #include "service.h"
+#include "web.h"
 
 /*
  * Each connection's memory pool: request line, headers, read buffer.
@@ -56,7 +58,9 @@
 
 static const struct service *svc;
 static struct config cfg;
-static struct route_table tables[2];	/* the built-in routes, then the service's */
+/* the built-in routes, /openapi.json and /docs, then the service's */
+#define NTABLES 3
+static struct route_table tables[NTABLES];
 static atomic_int inflight;
 static atomic_int stopping;		/* a signal came: every answer closes its connection */
 
@@ -258,8 +262,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = ctx;
 		atomic_fetch_add(&inflight, 1);
 
-		ctx->route = router_find(tables, 2, method, url, ctx->req.params, &ctx->req.nparams,
-								 ctx->allow);
+		/* HEAD is GET without the body (libmicrohttpd drops it) */
+		ctx->route = router_find(tables, NTABLES, strcmp(method, "HEAD") == 0 ? "GET" : method,
+								 url, ctx->req.params, &ctx->req.nparams, ctx->allow);
 		if (ctx->route == NULL)
 			ctx->early = ctx->allow[0] ? EARLY_METHOD : EARLY_NOT_FOUND;
 		ctx->limit = cfg.max_body;
@@ -403,6 +408,12 @@ no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 const char *
+request_query(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
 request_header(const struct request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
@@ -458,6 +469,38 @@ log_mhd(void *cls, const char *fmt, va_list ap)
 	log_event("warning", text, NULL, 0);
 }
 
+/*
+ * --check-openapi [FILE]: the routes answered and the embedded document (or
+ * FILE: the api suite's self-test gives it a document with a path missing)
+ * agree.
+ */
+static int
+check_openapi(const char *file)
+{
+	const char *doc = service_openapi;
+	size_t		len = (size_t) (service_openapi_end - service_openapi);
+	char	   *text = NULL;
+	int			diffs;
+
+	if (file)
+	{
+		FILE	   *f = fopen(file, "r");
+
+		text = malloc(4 << 20);
+		len = f && text ? fread(text, 1, 4 << 20, f) : 0;
+		if (f)
+			fclose(f);
+		doc = text ? text : "";
+	}
+	diffs = openapi_route_diff(doc, len, tables, NTABLES, stdout);
+	free(text);
+	if (diffs < 0)
+		printf("%s: the OpenAPI document is not JSON with \"paths\"\n", svc->name);
+	else if (diffs == 0)
+		printf("%s: the OpenAPI document and the routes agree\n", svc->name);
+	return diffs == 0 ? 0 : 1;
+}
+
 int
 service_main(const struct service *service, int argc, char **argv)
 {
@@ -472,7 +515,8 @@ service_main(const struct service *service, int argc, char **argv)
 	svc = service;
 	log_init(svc->name);
 	tables[0] = (struct route_table) {builtin_routes, builtin_nroutes};
-	tables[1] = (struct route_table) {svc->routes, svc->nroutes};
+	tables[1] = (struct route_table) {web_routes, web_nroutes};
+	tables[2] = (struct route_table) {svc->routes, svc->nroutes};
 	for (int i = 1; i < argc; i++)
 	{
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -480,6 +524,8 @@ service_main(const struct service *service, int argc, char **argv)
 			config_usage(svc, stdout);
 			return 0;
 		}
+		if (strcmp(argv[i], "--check-openapi") == 0)
+			return check_openapi(i + 1 < argc ? argv[i + 1] : NULL);
 		fprintf(stderr, "%s: unknown argument '%s'\n", svc->name, argv[i]);
 		config_usage(svc, stderr);
 		return 2;

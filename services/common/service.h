@@ -91,6 +91,16 @@ int			request_defer(struct request *req, struct reply *rep, int stmt, int batch_
 /* Header lookup (case-insensitive), NULL when absent. */
 const char *request_header(const struct request *req, const char *name);
 
+/* Query parameter (percent-decoded by libmicrohttpd), NULL when absent. */
+const char *request_query(const struct request *req, const char *name);
+
+/*
+ * ?limit=&offset= on a list: keeps list[offset .. offset+limit) (no limit:
+ * to the end).  A value that is not an integer >= 0 is FastAPI's 422 with
+ * loc ["query", name]: rep is filled, list released, and 1 returned.
+ */
+int			reply_if_bad_paging(const struct request *req, struct reply *rep, json_t **list);
+
 /*
  * Parses the body as JSON.  On failure fills rep with FastAPI's 422
  * (json_invalid, or missing for an empty body) and returns NULL.

@@ -12,6 +12,7 @@
 
 #include "prediction.h"
 #include "service.h"
+#include "web.h"
 #include "validate.h"
 
 enum
@@ -192,15 +193,20 @@ handle_models(struct request *req, struct reply *rep)
 	PGresult   *res = db_exec(ST_LIST, NULL, NULL, NULL, 0, &err);
 	json_t	   *list;
 
-	(void) req;
 	if (res == NULL)
 	{
 		reply_db_error(rep, &err);
 		return;
 	}
 	list = db_result_json(res);
-	reply_json(rep, 200, list ? list : json_array());
+	if (list == NULL)
+		list = json_array();
+	if (!reply_if_bad_paging(req, rep, &list))
+		reply_json(rep, 200, list);
 }
+
+/* this service's OpenAPI document, served at /openapi.json (web.h) */
+EMBED(service_openapi, MLPIPE_SERVICES_DIR "/inference/openapi.json");
 
 static const struct route routes[] = {
 	{"POST", "/predict", handle_predict, 0},

@@ -460,23 +460,51 @@ put_string(struct buf *b, const char *s)
 	json_decref(j);
 }
 
-/* float8out's text of a finite number: digits, '-', '.', 'e', '+' only */
-static int
-finite_number(const char *s, size_t n, int *integral)
+static size_t
+digits(const char *s, size_t i, size_t n)
 {
-	*integral = 1;
-	if (n == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-	{
-		char		c = s[i];
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
 
-		if (c == '.' || c == 'e')
-			*integral = 0;
-		else if (!((c >= '0' && c <= '9') || c == '-' || c == '+'))
+/*
+ * Is s[0..n) a JSON number (float8out's text of a finite value always is;
+ * NaN, Infinity and anything else are not)?  *integral: no '.' or exponent.
+ */
+static int
+json_number_text(const char *s, size_t n, int *integral)
+{
+	size_t		i = 0,
+				j;
+
+	*integral = 1;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if ((j = digits(s, i, n)) > i && s[i] != '0')
+		i = j;
+	else
+		return 0;
+	if (i < n && s[i] == '.')
+	{
+		*integral = 0;
+		if ((j = digits(s, i + 1, n)) == i + 1)
 			return 0;
+		i = j;
 	}
-	return 1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E'))
+	{
+		*integral = 0;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if ((j = digits(s, i, n)) == i)
+			return 0;
+		i = j;
+	}
+	return i == n;
 }
 
 char *
@@ -513,7 +541,7 @@ oip_infer_reply(const char *model, const char *version, const char *id, enum oip
 
 		if (count > 0)
 			puts_(&b, ",");
-		if (finite_number(s, n, &integral))
+		if (json_number_text(s, n, &integral))
 		{
 			put(&b, s, n);
 			/* ".0" after an integral value, as /predict writes it */

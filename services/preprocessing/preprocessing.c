@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "service.h"
+#include "web.h"
 #include "validate.h"
 
 enum
@@ -113,6 +114,9 @@ handle_purchases(struct request *req, struct reply *rep)
 		ingest(&pr, rep);
 	json_decref(body);
 }
+
+/* this service's OpenAPI document, served at /openapi.json (web.h) */
+EMBED(service_openapi, MLPIPE_SERVICES_DIR "/preprocessing/openapi.json");
 
 static const struct route routes[] = {
 	{"POST", "/preprocess", handle_preprocess, 0},

@@ -12,6 +12,7 @@
 #include "artifact_sniff.h"
 #include "multipart.h"
 #include "service.h"
+#include "web.h"
 #include "validate.h"
 
 enum
@@ -280,9 +281,8 @@ handle_list(struct request *req, struct reply *rep)
 {
 	json_t	   *list;
 
-	(void) req;
 	list = query_json(ST_LIST, NULL, rep, "", NULL);
-	if (list)
+	if (list && !reply_if_bad_paging(req, rep, &list))
 		reply_json(rep, 200, list);
 	else if (rep->status == 404)
 		reply_json(rep, 200, json_array());	/* NULL list: nothing registered */
@@ -374,6 +374,9 @@ handle_trials(struct request *req, struct reply *rep)
 	if (trials)
 		reply_json(rep, 200, trials);
 }
+
+/* this service's OpenAPI document, served at /openapi.json (web.h) */
+EMBED(service_openapi, MLPIPE_SERVICES_DIR "/registry/openapi.json");
 
 static const struct route routes[] = {
 	{"POST", "/register_model", handle_register, ROUTE_AUTH | ROUTE_UPLOAD},

@@ -11,19 +11,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 dest=${MLPIPE_DEPLOY_TOOLS:-$top/var/deploy-tools}
 
-lock_sum=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
-if [ -d "$dest/node_modules" ] && [ "$(cat "$dest/.lock-sha256" 2>/dev/null)" = "$lock_sum" ]; then
-	echo "deploy-tools: npm modules present in $dest"
-else
-	command -v npm >/dev/null || { echo "deploy-tools: npm is missing (Debian: apt-get install nodejs npm)" >&2; exit 1; }
-	mkdir -p "$dest"
-	cp "$here/package.json" "$here/package-lock.json" "$dest/"
-	rm -f "$dest/.lock-sha256"
-	# --ignore-scripts: none of these modules needs an install script
-	(cd "$dest" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-	echo "$lock_sum" >"$dest/.lock-sha256"
-	echo "deploy-tools: npm modules installed in $dest"
-fi
+"$top/scripts/npm-ci.sh" "$here" "$dest" || exit 1
+echo "deploy-tools: npm modules present in $dest"
 
 if command -v docker-compose >/dev/null; then
 	echo "deploy-tools: $(docker-compose version --short 2>/dev/null || echo docker-compose) present"

@@ -10,7 +10,10 @@
 #
 # Starts mlpipe-registry, -preprocessing and -inference on free ports,
 # waits for /healthz, runs tests/e2e/test_api.py (every endpoint and every
-# error status of docs/http.md), then checks clean shutdown on SIGTERM
+# error status of docs/http.md) and test_interfaces.py (the interfaces:
+# OpenAPI, /docs, HEAD, paging, Open Inference Protocol V2), checks every
+# response they got against the services' OpenAPI documents, then checks
+# clean shutdown on SIGTERM
 # with a request in flight.  Always stops the services it started.
 #
 # Database-down checks stop and restart the database: with MLPIPE_PG_NAME set
@@ -151,16 +154,33 @@ if [ -z "$pg_stop" ] && [ -n "${MLPIPE_PG_NAME:-}" ] && [ -x "$top/scripts/pg.sh
 	pg_start="'$top/scripts/pg.sh' start"
 fi
 
-REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
-	INFERENCE="http://127.0.0.1:$inf_port" TOKEN=$token MAX_UPLOAD=$max_upload RUN_ID=$$ \
-	PG_STOP=$pg_stop PG_START=$pg_start READ_ONLY_DB=$read_only LOGDIR=$logdir COUNTS="$logdir/counts" \
-	"$py" "$top/tests/e2e/test_api.py"
-if [ -f "$logdir/counts" ]; then
-	read -r p f <"$logdir/counts"
-	passed=$((passed + p))
-	failed=$((failed + f))
+# every response of both scripts is recorded, then checked against the
+# OpenAPI documents (tests/api/validate_responses.js)
+for script in test_api.py test_interfaces.py; do
+	rm -f "$logdir/counts"
+	REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
+		INFERENCE="http://127.0.0.1:$inf_port" TOKEN=$token MAX_UPLOAD=$max_upload RUN_ID=$$ \
+		PG_STOP=$pg_stop PG_START=$pg_start READ_ONLY_DB=$read_only LOGDIR=$logdir COUNTS="$logdir/counts" \
+		RECORD="$logdir/responses.jsonl" "$py" "$top/tests/e2e/$script"
+	if [ -f "$logdir/counts" ]; then
+		read -r p f <"$logdir/counts"
+		passed=$((passed + p))
+		failed=$((failed + f))
+	else
+		fail "$script did not report"
+	fi
+done
+
+if "$top/scripts/npm-ci.sh" "$top/tests/api" "$top/var/api-tools" >"$logdir/npm.log" 2>&1; then
+	while IFS= read -r line; do
+		case $line in
+		'ok - '*) ok "response schema: ${line#ok - }" ;;
+		'not ok - '*) fail "response schema: ${line#not ok - }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <(node "$top/tests/api/validate_responses.js" "$logdir/responses.jsonl" 2>&1)
 else
-	fail "test_api.py did not report"
+	fail "npm modules of tests/api: $(cat "$logdir/npm.log")"
 fi
 
 # The log file of preprocessing is capped at 64 KiB: 1,000 more requests

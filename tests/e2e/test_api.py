@@ -27,9 +27,13 @@ import sys
 
 import requests
 
+import recorder
+
 REG = os.environ["REGISTRY"]
 PRE = os.environ["PREPROCESSING"]
 INF = os.environ["INFERENCE"]
+# every response checked against the OpenAPI documents afterwards (run.sh)
+recorder.install({"registry": REG, "preprocessing": PRE, "inference": INF})
 TOKEN = os.environ["TOKEN"]
 MAX_UPLOAD = int(os.environ["MAX_UPLOAD"])
 RUN = os.environ["RUN_ID"]

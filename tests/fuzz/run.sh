@@ -27,7 +27,7 @@ mode=${1:-}
 secs=${2:-}
 shift 2 2>/dev/null || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(iso8601 csv_row xgb_model features multipart validate)
+[ ${#names[@]} -gt 0 ] || names=(iso8601 csv_row xgb_model features multipart validate oip)
 
 if [ "$mode" != check ] && [ "$mode" != fuzz ] || ! [[ "$secs" =~ ^[0-9]+$ ]]; then
 	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'

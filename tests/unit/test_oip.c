@@ -211,6 +211,11 @@ test_reply(void)
 	CHECK(oip_infer_reply("m", "2", NULL, OIP_RAW, 3, "{1,2}", &len) == NULL,
 		  "a count that differs from rows is refused");
 	CHECK(oip_infer_reply("m", "2", NULL, OIP_RAW, 1, "1", &len) == NULL, "not an array");
+	/* found by fuzz_oip: a token of number characters that is no JSON number */
+	s = oip_infer_reply("m", "2", NULL, OIP_RAW, 4, "{-2.5e-0.,1.,01,1e+20}", &len);
+	CHECK(s != NULL && strstr(s, "\"data\":[null,null,null,1e+20]"),
+		  "tokens that are not JSON numbers become null; 1e+20 stays");
+	free(s);
 }
 
 int

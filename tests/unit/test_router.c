@@ -98,15 +98,15 @@ main(void)
 	CHECK(find("GET", "/get_model/%C3%A9/1", NULL, NULL, allow) == &svc[1], "UTF-8 é is fine");
 
 	/* the path is known, the method is not: 405 and its Allow list */
-	CHECK(find("PUT", "/healthz", NULL, NULL, allow) == NULL && strcmp(allow, "GET") == 0,
+	CHECK(find("PUT", "/healthz", NULL, NULL, allow) == NULL && strcmp(allow, "GET, HEAD") == 0,
 		  "405 on a built-in route: Allow GET");
 	CHECK(find("GET", "/register_model", NULL, NULL, allow) == NULL &&
 		  strcmp(allow, "POST") == 0, "405: Allow POST");
 	CHECK(find("PUT", "/m/x", NULL, NULL, allow) == NULL &&
-		  strcmp(allow, "GET, DELETE, POST") == 0, "405: every method of the path, in table order");
+		  strcmp(allow, "GET, HEAD, DELETE, POST") == 0, "405: every method of the path, in table order");
 	CHECK(find("POST", "/remove_model/a/b", NULL, NULL, allow) == NULL &&
 		  strcmp(allow, "DELETE") == 0, "405 on a path with parameters");
-	CHECK(find("DELETE", "/m/x/x", NULL, NULL, allow) == NULL && strcmp(allow, "GET") == 0,
+	CHECK(find("DELETE", "/m/x/x", NULL, NULL, allow) == NULL && strcmp(allow, "GET, HEAD") == 0,
 		  "405: only the routes whose pattern matched");
 	r = find("DELETE", "/m/x", NULL, NULL, allow);
 	CHECK(r == &svc[4] && allow[0] == '\0', "a later route with the method matches, Allow empty");
