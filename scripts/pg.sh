@@ -4,7 +4,8 @@
 #
 #   scripts/pg.sh start     create the cluster if needed, start it, create the database
 #   scripts/pg.sh stop      stop it (fast shutdown; MLPIPE_PG_STOP_MODE=immediate: a crash)
-#   scripts/pg.sh status    say whether it runs, where, and what it holds
+#   scripts/pg.sh status    say whether it runs, where, and what it holds, and
+#                           whether each HTTP service answers (GET /healthz)
 #   scripts/pg.sh destroy   stop it and remove its directory
 #   scripts/pg.sh env       print the PG* variables that reach it (eval "$(scripts/pg.sh env)")
 #   scripts/pg.sh psql ...  run psql on it
@@ -14,6 +15,8 @@
 # Settings (environment): MLPIPE_PG_NAME (default pg: var/pg), MLPIPE_PGPORT
 # (default 5433), MLPIPE_PGDATABASE (default mlpipe), MLPIPE_PG_FAST=1 (no
 # fsync: for throwaway test clusters).  Every command is idempotent.
+# The services' ports, for status: MLPIPE_REGISTRY_PORT (8000),
+# MLPIPE_PREPROCESSING_PORT (8001), MLPIPE_INFERENCE_PORT (8002).
 # The standby: MLPIPE_STANDBY_NAME (default NAME-standby: var/NAME-standby),
 # MLPIPE_STANDBY_PORT (default the primary's port + 1), MLPIPE_SYNC_COMMIT
 # (off: asynchronous, the default; on: a commit waits until the standby has
@@ -199,7 +202,34 @@ cmd_stop() {
 	fi
 }
 
+# One line per HTTP service: does GET /healthz on its port answer, and is
+# its database reachable (GET /readyz)?
+services_status() {
+	local svc name port health ready
+	for svc in "registry:${MLPIPE_REGISTRY_PORT:-8000}" \
+		"preprocessing:${MLPIPE_PREPROCESSING_PORT:-8001}" \
+		"inference:${MLPIPE_INFERENCE_PORT:-8002}"; do
+		name=${svc%%:*} port=${svc##*:}
+		health=$(curl -s -m 2 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
+		if [[ $health == *'"status":"ok"'* ]]; then
+			ready=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" 2>/dev/null || true)
+			if [ "$ready" = 200 ]; then ready="ready"; else ready="not ready (/readyz $ready: database unreachable?)"; fi
+			printf '       %-14s 127.0.0.1:%-5s answers, %s\n' "$name" "$port" "$ready"
+		else
+			printf '       %-14s 127.0.0.1:%-5s not answering (start the services with: make run)\n' "$name" "$port"
+		fi
+	done
+}
+
 cmd_status() {
+	local rc=0
+	cmd_database_status || rc=$?
+	echo "pg.sh: services:"
+	services_status
+	return $rc
+}
+
+cmd_database_status() {
 	if is_running; then
 		echo "pg.sh: running: var/$name, 127.0.0.1:$port, database $dbname"
 		echo "       connect: psql -h 127.0.0.1 -p $port -U postgres $dbname   (or: make psql)"

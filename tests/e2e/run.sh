@@ -137,6 +137,19 @@ done
 for b in mlpipe-registry mlpipe-preprocessing mlpipe-inference; do
 	if "$bin/$b" --help | grep -q MLPIPE_API_TOKEN; then ok "$b --help"; else fail "$b --help"; fi
 done
+# make status (scripts/pg.sh status) says which services answer: here
+# registry and preprocessing do, and nothing listens on port 1
+if [ -x "$top/scripts/pg.sh" ]; then
+	out=$(MLPIPE_REGISTRY_PORT=$reg_port MLPIPE_PREPROCESSING_PORT=$pre_port MLPIPE_INFERENCE_PORT=1 \
+		"$top/scripts/pg.sh" status 2>&1)
+	if grep -Eq "registry +127.0.0.1:$reg_port +answers, ready" <<<"$out" &&
+		grep -Eq "preprocessing +127.0.0.1:$pre_port +answers" <<<"$out" &&
+		grep -Eq "inference +127.0.0.1:1 +not answering" <<<"$out"; then
+		ok "make status: each service answers or not"
+	else
+		fail "make status: $out"
+	fi
+fi
 # a bytea holds at most 1 GB - 1 byte: a larger upload limit is refused at startup
 out=$(MLPIPE_MAX_UPLOAD=1073741824 PORT=$reg_port timeout 10 "$bin/mlpipe-registry" 2>&1)
 rc=$?
