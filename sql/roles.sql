@@ -6,7 +6,7 @@
 -- joins the groups it needs:
 --
 --   mlpipe_reader   read purchases and models, preprocess, predict
---   mlpipe_writer   mlpipe_reader + register and remove models
+--   mlpipe_writer   mlpipe_reader + register and remove models, change aliases
 --   mlpipe_ingest   add purchases
 --
 --   mlpipe_inference      -> mlpipe_reader
@@ -45,18 +45,32 @@ REVOKE EXECUTE ON FUNCTION
 	mlpipe_tune(text, text, text, jsonb),
 	mlpipe_register_model(text, text, bytea, jsonb, jsonb, jsonb),
 	mlpipe_remove_model(text, text),
+	mlpipe_set_alias(text, text, text),
+	mlpipe_delete_alias(text, text),
+	mlpipe_rollback_alias(text, text),
 	mlpipe_ingest_purchases(jsonb)
 FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA mlpipe TO mlpipe_reader, mlpipe_writer, mlpipe_ingest;
 
-GRANT SELECT ON mlpipe.purchases, mlpipe.models, mlpipe.tuning_trials TO mlpipe_reader;
+GRANT SELECT ON mlpipe.purchases, mlpipe.models, mlpipe.tuning_trials, mlpipe.aliases,
+	mlpipe.alias_history, mlpipe.registered_versions TO mlpipe_reader;
 
 GRANT mlpipe_reader TO mlpipe_writer;
 GRANT INSERT, DELETE ON mlpipe.models TO mlpipe_writer;
+-- row locks (a remove against an alias change) need UPDATE on one column;
+-- the immutability trigger still refuses every update of a model row
+GRANT UPDATE (id) ON mlpipe.models TO mlpipe_writer;
+-- a tombstone's artifact stays what it was: only removed_at/by change
+GRANT INSERT, UPDATE (removed_at, removed_by) ON mlpipe.registered_versions TO mlpipe_writer;
+GRANT INSERT, UPDATE, DELETE ON mlpipe.aliases TO mlpipe_writer;
+GRANT INSERT ON mlpipe.alias_history TO mlpipe_writer;
 GRANT EXECUTE ON FUNCTION
 	mlpipe_register_model(text, text, bytea, jsonb, jsonb, jsonb),
-	mlpipe_remove_model(text, text)
+	mlpipe_remove_model(text, text),
+	mlpipe_set_alias(text, text, text),
+	mlpipe_delete_alias(text, text),
+	mlpipe_rollback_alias(text, text)
 TO mlpipe_writer;
 
 GRANT INSERT ON mlpipe.purchases TO mlpipe_ingest;

@@ -41,35 +41,41 @@ SELECT (i ->> 'size_bytes')::int = octet_length(decode(:'tiny', 'base64')) AS si
        i ->> 'sha256' = encode(sha256(decode(:'tiny', 'base64')), 'hex') AS sha_ok,
        (i ->> 'created_at')::timestamptz <= now() AS created_ok
 FROM mlpipe_model_info('demo', '1.2') AS i;
-SELECT mlpipe_register_model('algo-gbtree', '1', decode(:'gbtree', 'base64')) ->> 'algorithm' AS gbtree,
-       mlpipe_register_model('algo-rf', '1', decode(:'rf', 'base64')) ->> 'algorithm' AS num_parallel_tree_3,
-       mlpipe_register_model('algo-linear', '1', decode(:'linear', 'base64')) ->> 'algorithm' AS gblinear;
+SELECT mlpipe_register_model('algo-gbtree', '1', decode(:'gbtree', 'base64'), :'std') ->> 'algorithm' AS gbtree,
+       mlpipe_register_model('algo-rf', '1', decode(:'rf', 'base64'), :'std') ->> 'algorithm' AS num_parallel_tree_3,
+       mlpipe_register_model('algo-linear', '1', decode(:'linear', 'base64'), :'std') ->> 'algorithm' AS gblinear;
 -- the columns hold what was registered; defaults are empty objects
 SELECT model_name, version, algorithm, standardization_params, model_params, metadata
 FROM mlpipe.models ORDER BY model_name, version;
 -- ---------------------------------------------------------------------
 -- A version is registered once
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)',
-	'demo', '1.2', decode(:'tiny2', 'base64')));
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)',
+	'demo', '1.2', decode(:'tiny2', 'base64'), :'std'));
 -- the first registration is untouched
 SELECT encode(sha256(mlpipe_model_artifact('demo', '1.2')), 'hex')
      = encode(sha256(decode(:'tiny', 'base64')), 'hex') AS still_first;
 -- ---------------------------------------------------------------------
 -- Versions and "latest": 2.0 > 1.rc1 > 1.10 > 1.9 > 1.2 (numbers
 -- numerically, numbers before words); registered out of order on purpose
-SELECT mlpipe_register_model('demo', '1.10', decode(:'tiny2', 'base64')) ->> 'version';
-SELECT mlpipe_register_model('demo', '1.9', decode(:'tiny', 'base64')) ->> 'version';
+SELECT mlpipe_register_model('demo', '1.10', decode(:'tiny2', 'base64'), :'std') ->> 'version';
+SELECT mlpipe_register_model('demo', '1.9', decode(:'tiny', 'base64'), :'std') ->> 'version';
 SELECT mlpipe_model_info('demo') ->> 'version' AS latest;
 SELECT mlpipe_model_info('demo', NULL) ->> 'version' AS latest;
 SELECT mlpipe_model_info('demo', '1.9') ->> 'version' AS given;
-SELECT mlpipe_register_model('demo', '2.0', decode(:'tiny', 'base64')) ->> 'version';
-SELECT mlpipe_register_model('demo', '1.rc1', decode(:'tiny', 'base64')) ->> 'version';
+SELECT mlpipe_register_model('demo', '2.0', decode(:'tiny', 'base64'), :'std') ->> 'version';
+SELECT mlpipe_register_model('demo', '1.rc1', decode(:'tiny', 'base64'), :'std') ->> 'version';
 SELECT mlpipe_model_info('demo') ->> 'version' AS latest;
 SELECT mlpipe_list_models();
 SELECT jsonb_pretty(mlpipe_list_models() -> 0);
 -- a shorter prefix sorts first; numbers before words at every level
 SELECT v FROM unnest(ARRAY['1.0.1', '1.0', '10', '9', '1.10.0', 'beta', '1.a', '1', '1.9.10', '1.9.9']) AS v
-ORDER BY mlpipe.version_key(v);
+ORDER BY mlpipe.version_key(v) COLLATE "C";
+-- pre-releases (after the first '-') before their release, as semantic
+-- versioning orders them; build metadata (after '+') does not count, the
+-- text breaks the tie
+SELECT v FROM unnest(ARRAY['2.0', '2.0-rc1', '2.0.1', '1.9', '2.0-rc.2', '2.0-rc.10', '2.0-beta',
+                           '2.0-1', '2.0+build.5', '2.0-rc1+b', '2.0.0', '2.0-rc1-x', '2']) AS v
+ORDER BY mlpipe.version_key(v) COLLATE "C", v COLLATE "C";
 -- ---------------------------------------------------------------------
 -- The artifact comes back byte for byte
 SELECT mlpipe_model_artifact('demo', '1.10') = decode(:'tiny2', 'base64') AS same_bytes,
@@ -99,7 +105,7 @@ FROM (VALUES (ARRAY[NULL, NULL, 0.7]::float8[]), (ARRAY[0.2, NULL, NULL]::float8
 GROUP BY 1 ORDER BY 1;
 -- latest (2.0 is tiny.json again), and the latest changes with the registry
 SELECT mlpipe_predict('demo', NULL, ARRAY[0, 0, 0]::float8[]) AS latest_2_0;
-SELECT mlpipe_register_model('demo', '10.0', decode(:'tiny2', 'base64')) ->> 'version';
+SELECT mlpipe_register_model('demo', '10.0', decode(:'tiny2', 'base64'), :'std') ->> 'version';
 SELECT mlpipe_predict('demo', NULL, ARRAY[0, 0, 0]::float8[]) AS latest_10_0;
 -- many rows, one model lookup per call site: mixed versions in one query
 SELECT v, sum(mlpipe_predict('demo', v, ARRAY[0, x, 0]::float8[]))
@@ -117,17 +123,21 @@ SELECT registry_try($$SELECT mlpipe_predict('nope', NULL, ARRAY[0, 0, 0]::float8
 SELECT registry_try($$SELECT mlpipe_predict('demo', '7.7', ARRAY[0, 0, 0]::float8[])$$);
 -- the end-to-end form needs 19 features: tiny.json has 3
 SELECT registry_try($$SELECT mlpipe_predict('demo', '1.2', 1, '2024-01-01', 10, 50000, 30, 'Male')$$);
--- and standardization parameters: demo 1.9 has none
-SELECT registry_try($$SELECT mlpipe_predict('demo', '1.9', 1, '2024-01-01', 10, 50000, 30, 'Male')$$);
 -- ---------------------------------------------------------------------
--- Remove, then register again: a new row, and prediction sees the new one
+-- Remove, then register again: a removed version leaves a tombstone, so it
+-- comes back only with the same artifact (a new row, which prediction sees)
 SELECT id AS old_id FROM mlpipe.models WHERE model_name = 'demo' AND version = '1.2' \gset
 SELECT mlpipe_predict('demo', '1.2', ARRAY[0, 0, 0]::float8[]) AS before_remove;
 SELECT registry_info(mlpipe_remove_model('demo', '1.2')) ->> 'version' AS removed;
 SELECT registry_try($$SELECT mlpipe_model_info('demo', '1.2')$$);
 SELECT registry_try($$SELECT mlpipe_predict('demo', '1.2', ARRAY[0, 0, 0]::float8[])$$);
 SELECT registry_try($$SELECT mlpipe_remove_model('demo', '1.2')$$);
-SELECT mlpipe_register_model('demo', '1.2', decode(:'tiny2', 'base64')) ->> 'version' AS registered_again;
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)',
+	'demo', '1.2', decode(:'tiny2', 'base64'), :'std'));
+SELECT model_name, version, removed_at IS NOT NULL AS tombstone, removed_by
+FROM mlpipe.registered_versions WHERE model_name = 'demo' AND version = '1.2';
+SELECT mlpipe_register_model('demo', '1.2', decode(:'tiny', 'base64'), :'std') ->> 'version' AS registered_again;
+SELECT removed_at IS NULL AS live_again FROM mlpipe.registered_versions WHERE model_name = 'demo' AND version = '1.2';
 SELECT id > :old_id AS new_row FROM mlpipe.models WHERE model_name = 'demo' AND version = '1.2';
 SELECT mlpipe_predict('demo', '1.2', ARRAY[0, 0, 0]::float8[]) AS after_register_again;
 SELECT mlpipe_model_info('demo', '1.2') ->> 'standardization_params' AS std_now;
@@ -148,20 +158,20 @@ SELECT registry_try($$UPDATE mlpipe.models SET artifact = artifact WHERE model_n
 SELECT count(*) AS unchanged FROM mlpipe.models WHERE model_name = 'demo' AND metadata = '{}';
 -- ---------------------------------------------------------------------
 -- Invalid names and versions: 22023
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', n, v, decode(:'tiny', 'base64')))
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', n, v, decode(:'tiny', 'base64'), :'std'))
 FROM (VALUES ('', '1'), ('bad name', '1'), ('-lead', '1'), ('a/b', '1'), (repeat('m', 129), '1'),
              (NULL, '1'), ('ok', ''), ('ok', '1 0'), ('ok', '.1'), ('ok', 'v/1'),
              ('ok', repeat('1', 65)), ('ok', NULL)) AS t(n, v);
 -- the longest valid ones
-SELECT length(mlpipe_register_model(repeat('m', 128), repeat('1', 64), decode(:'tiny', 'base64')) ->> 'version');
+SELECT length(mlpipe_register_model(repeat('m', 128), repeat('1', 64), decode(:'tiny', 'base64'), :'std') ->> 'version');
 SELECT registry_try($$SELECT mlpipe_register_model('ok', '1', NULL)$$);
 -- ---------------------------------------------------------------------
 -- Broken artifacts are refused, and nothing is registered
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', 'broken', '1', decode(:'truncated', 'base64')));
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', 'broken', '1', decode(:'child_out_of_range', 'base64')));
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', 'broken', '1', decode(:'cycle', 'base64')));
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', 'broken', '1', decode(:'pickle', 'base64')));
-SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', 'broken', '1', decode(:'classifier', 'base64')));
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'broken', '1', decode(:'truncated', 'base64'), :'std'));
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'broken', '1', decode(:'child_out_of_range', 'base64'), :'std'));
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'broken', '1', decode(:'cycle', 'base64'), :'std'));
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'broken', '1', decode(:'pickle', 'base64'), :'std'));
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'broken', '1', decode(:'classifier', 'base64'), :'std'));
 SELECT registry_try($$SELECT mlpipe_register_model('broken', '1', ''::bytea)$$);
 SELECT registry_try($$SELECT mlpipe_register_model('broken', '1', '{}'::bytea)$$);
 SELECT registry_try($$SELECT mlpipe_register_model('broken', '1', '   '::bytea)$$);
@@ -186,19 +196,25 @@ SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)'
 SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'std', '1',
 	decode(:'tiny', 'base64'), '[1, 2]'));
 SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L, %L)', 'std', '1',
-	decode(:'tiny', 'base64'), '{}', '[1]'));
+	decode(:'tiny', 'base64'), :'std', '[1]'));
 SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L, %L, %L)', 'std', '1',
-	decode(:'tiny', 'base64'), '{}', '{}', '"text"'));
+	decode(:'tiny', 'base64'), :'std', '{}', '"text"'));
 SELECT count(*) AS std_rows FROM mlpipe.models WHERE model_name = 'std';
 SELECT mlpipe_register_model('std', '1', decode(:'tiny', 'base64'),
 	jsonb_build_object('params', :'std'::jsonb)) -> 'standardization_params' = :'std'::jsonb AS unwrapped;
 SELECT standardization_params ? 'params' AS still_wrapped FROM mlpipe.models WHERE model_name = 'std';
--- NULL parameters mean none
-SELECT mlpipe_register_model('std', '2', decode(:'tiny', 'base64'), NULL, NULL, NULL) - 'created_at' - 'sha256' - 'size_bytes';
+-- parameters that could not serve a purchase are refused at register time:
+-- none, empty, or empty once unwrapped
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea, %L)', 'std', '2',
+	decode(:'tiny', 'base64'), p))
+FROM (VALUES (NULL), ('{}'), ('{"params": {}}')) AS t(p);
+SELECT registry_try(format('SELECT mlpipe_register_model(%L, %L, %L::bytea)', 'std', '2', decode(:'tiny', 'base64')));
+-- NULL model_params and metadata mean none
+SELECT mlpipe_register_model('std', '2', decode(:'tiny', 'base64'), :'std', NULL, NULL) - 'created_at' - 'sha256' - 'size_bytes' - 'standardization_params';
 -- 1.01 and 1.1 compare equal part by part: the text breaks the tie, so
 -- "latest" is the same for the registry and for prediction, every time
-SELECT mlpipe_register_model('tie', '1.01', decode(:'tiny', 'base64')) ->> 'version';
-SELECT mlpipe_register_model('tie', '1.1', decode(:'tiny2', 'base64')) ->> 'version';
+SELECT mlpipe_register_model('tie', '1.01', decode(:'tiny', 'base64'), :'std') ->> 'version';
+SELECT mlpipe_register_model('tie', '1.1', decode(:'tiny2', 'base64'), :'std') ->> 'version';
 SELECT mlpipe_model_info('tie') ->> 'version' AS latest,
        (SELECT e FROM jsonb_array_elements(mlpipe_list_models()) e WHERE e ->> 'model_name' = 'tie') AS listed;
 SELECT mlpipe_predict('tie', NULL, ARRAY[0, 0.5, 0]::float8[]) = mlpipe_predict('tie', '1.1', ARRAY[0, 0.5, 0]::float8[]) AS same_as_1_1,
@@ -218,5 +234,8 @@ SELECT registry_try($$SELECT mlpipe_model_info('nosuch', '1.0')$$);
 SELECT registry_try($$SELECT mlpipe_model_info('nosuch')$$);
 SELECT registry_try($$SELECT mlpipe_model_artifact('nosuch', '1.0')$$);
 ROLLBACK;
+-- removing leaves tombstones; an administrator's reset clears them too
+SELECT count(*) AS tombstones FROM mlpipe.registered_versions WHERE removed_at IS NOT NULL;
+TRUNCATE mlpipe.registered_versions;
 DROP FUNCTION registry_try(text);
 DROP FUNCTION registry_info(jsonb);

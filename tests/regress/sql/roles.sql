@@ -24,6 +24,7 @@ SELECT mlpipe_predict('m', '1.0', 1, '2024-05-02T00:00:00Z', 150, 51000, 31, 'Fe
 SELECT mlpipe_list_models();
 SELECT count(*) FROM mlpipe_predict_customers('m');
 SELECT mlpipe_remove_model('m', '1.0');
+SELECT mlpipe_set_alias('m', 'production', '1.0');
 SELECT mlpipe_ingest_purchases('[]');
 INSERT INTO mlpipe.purchases (customer_id, purchase_date) VALUES (1, now());
 DELETE FROM mlpipe.models;
@@ -45,6 +46,21 @@ SET ROLE mlpipe_registry;
 SELECT mlpipe_register_model('copy', '1.0', mlpipe_model_artifact('m', '1.0'),
        (SELECT standardization_params FROM mlpipe.models WHERE model_name = 'm')) ->> 'algorithm' AS registered;
 UPDATE mlpipe.models SET version = '9.9';
+UPDATE mlpipe.models SET id = DEFAULT;
+-- aliases: set, predict through one as inference, remove refused, delete; history is append-only
+SELECT mlpipe_set_alias('copy', 'production', '1.0') ->> 'version' AS aliased;
+SELECT mlpipe_remove_model('copy', '1.0');
+UPDATE mlpipe.alias_history SET changed_by = 'someone else';
+DELETE FROM mlpipe.alias_history;
+UPDATE mlpipe.registered_versions SET sha256 = '';
+RESET ROLE;
+SET ROLE mlpipe_inference;
+SELECT mlpipe_predict('copy', '@production', 1, '2024-05-02T00:00:00Z', 150, 51000, 31, 'Female') IS NOT NULL AS predicts_by_alias;
+SELECT mlpipe_delete_alias('copy', 'production');
+RESET ROLE;
+SET ROLE mlpipe_registry;
+SELECT mlpipe_delete_alias('copy', 'production') ->> 'previous_version' AS deleted;
+SELECT alias, event, changed_by FROM mlpipe.alias_history WHERE model_name = 'copy' ORDER BY id;
 SELECT mlpipe_remove_model('copy', '1.0') ->> 'model_name' AS removed;
 INSERT INTO mlpipe.purchases (customer_id, purchase_date) VALUES (1, now());
 TRUNCATE mlpipe.purchases;
@@ -54,4 +70,4 @@ SELECT p.proname FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
 JOIN pg_extension e ON e.oid = d.refobjid
 WHERE e.extname = 'mlpipe' AND p.prosecdef;
 DELETE FROM mlpipe.models;
-TRUNCATE mlpipe.purchases;
+TRUNCATE mlpipe.purchases, mlpipe.alias_history, mlpipe.registered_versions;

@@ -23,3 +23,4 @@ UPDATE mlpipe.models SET version = '2.0';
 INSERT INTO mlpipe.models (model_name, version, algorithm, artifact, sha256, standardization_params)
 VALUES ('m', '1.0', 'xgboost', '\x00', '', '{}');
 DELETE FROM mlpipe.models;
+TRUNCATE mlpipe.registered_versions;
