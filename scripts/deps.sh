@@ -10,7 +10,7 @@ packages=(
 	postgresql-15-plproxy
 	libpq-dev libmicrohttpd-dev libjansson-dev libxgboost-dev
 	# test and bench
-	python3-xgboost python3-requests curl wrk valgrind
+	python3-xgboost python3-requests python3-psycopg2 curl wrk valgrind
 	libclang-rt-14-dev docker-compose
 	# the images suite: podman (with runc; CNI networks with DNS) behind
 	# docker-compose, debootstrap for the base image no registry offers here

@@ -329,11 +329,10 @@ END;
 $$;
 
 -- The version (model_name, version) means now: an alias resolved, NULL the
--- latest.  Inference replies name the version that answered with it.
+-- latest.  Inference replies name the version that answered with it.  C:
+-- the lookup prediction remembers per backend, no registry query per call.
 CREATE FUNCTION mlpipe_model_version(model_name text, version text DEFAULT NULL) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT (mlpipe.find_model(model_name, version)).version
-$$;
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 
 -- Refuses, before any work, a version that cannot be registered: one that
 -- is registered, or was and was removed (its artifact is unknown before

@@ -32,11 +32,15 @@ typedef struct CachedModel
 extern CachedModel *mlpipe_cached_model(int64 id);
 
 /*
- * The registry id of (name, version); version NULL means the latest.
- * ereport(ERROR, 42704) when there is none.  Every way of naming a model
- * goes through here.
+ * The registry id of (name, version); version NULL means the latest and
+ * '@alias' the version the alias points at.  ereport(ERROR, 42704) when
+ * there is none, 22023 for ''.  Every way of naming a model goes through
+ * here.  The _version form also copies the row's version to version_out
+ * (MLP_VERSION_LEN bytes) when that is not NULL.
  */
+#define MLP_VERSION_LEN 65		/* mlpipe.models.version: 64 characters */
 extern int64 mlpipe_resolve_model(text *name, text *version);
+extern int64 mlpipe_resolve_model_version(text *name, text *version, char *version_out);
 
 /* The model of a call's arguments 0 (name) and 1 (version, NULL = latest),
  * resolved once per call site and query. */

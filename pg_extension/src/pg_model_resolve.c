@@ -1,12 +1,17 @@
 /*
  * pg_model_resolve.c — which registry row a (model_name, version) means.
  *
- * Looked up once per query and call site (fn_extra), and remembered per
- * backend until mlpipe.models changes, so a query over a million rows
+ * version is a version, '@alias' (the version the alias points at now) or
+ * NULL (the latest); mlpipe.find_model_id defines them.  Looked up once per
+ * query and call site (fn_extra), and remembered per backend until
+ * mlpipe.models or mlpipe.aliases changes, so a query over a million rows
  * resolves once and a /predict call costs no registry query.
+ *
+ *   mlpipe_model_version(model_name, version) -> text
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -14,31 +19,37 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/snapmgr.h"
 
 #include "mlpipe_models.h"
 
 /*
- * Which registry id a (name, version) means, remembered per backend: a
+ * Which registry row a (name, version) means, remembered per backend: a
  * /predict call then costs no registry query.  Registering or removing a
- * model fires mlpipe.models_changed, whose relcache invalidation reaches
- * every backend at commit and empties this map.
+ * model and changing an alias fire mlpipe.models_changed, whose relcache
+ * invalidation reaches every backend at commit and empties this map.
  */
-#define NAME_KEY_LEN 200		/* name (<= 128) + separator + version (<= 64) */
+#define NAME_KEY_LEN 200		/* name (<= 128) + separator + version or @alias (<= 64) */
 
 typedef struct NameEntry
 {
 	char		key[NAME_KEY_LEN];	/* "name\x1fversion", version empty: latest */
 	int64		id;
+	char		version[MLP_VERSION_LEN];	/* what the row's version is */
 } NameEntry;
 
 static HTAB *name_cache = NULL;
 static bool name_callback_registered = false;
 static SPIPlanPtr resolve_plan = NULL;
 
+/* Counts invalidations, so that a lookup can tell whether one arrived meanwhile. */
+static uint64 invalidations = 0;
+
 static void
 forget_names(Datum arg, Oid relid)
 {
 	/* any relation: cheap to rebuild, and mlpipe.models' oid may be unknown */
+	invalidations++;
 	if (name_cache != NULL)
 	{
 		hash_destroy(name_cache);
@@ -79,32 +90,29 @@ mlpipe_models_changed(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-int64
-mlpipe_resolve_model(text *name, text *version)
+/*
+ * Looks (name, version) up in mlpipe.models through mlpipe.find_model_id
+ * (which raises 42704 saying what exists instead), with the given
+ * snapshot.  Fills entry's id and version.
+ */
+static void
+lookup(text *name, text *version, Snapshot snapshot, NameEntry *entry)
 {
-	char		key[NAME_KEY_LEN];
-	bool		cacheable = name_key(name, version, key);
-	NameEntry  *entry;
 	Datum		args[2];
 	char		nulls[2] = {' ', version ? ' ' : 'n'};
 	bool		isnull;
-	int64		id;
-
-	if (!name_callback_registered)
-	{
-		CacheRegisterRelcacheCallback(forget_names, (Datum) 0);
-		name_callback_registered = true;
-	}
-	if (cacheable && name_cache != NULL &&
-		(entry = hash_search(name_cache, key, HASH_FIND, NULL)) != NULL)
-		return entry->id;
+	text	   *found;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (resolve_plan == NULL)
 	{
 		Oid			argtypes[2] = {TEXTOID, TEXTOID};
-		SPIPlanPtr	plan = SPI_prepare("SELECT mlpipe.find_model_id($1, $2)", 2, argtypes);
+
+		/* the function in FROM is always called, even when no row is visible */
+		SPIPlanPtr	plan = SPI_prepare("SELECT f.id, m.version FROM mlpipe.find_model_id($1, $2) AS f(id) "
+									   "JOIN mlpipe.models m ON m.id = f.id",
+									   2, argtypes);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the model lookup: %s",
@@ -113,14 +121,71 @@ mlpipe_resolve_model(text *name, text *version)
 	}
 	args[0] = PointerGetDatum(name);
 	args[1] = PointerGetDatum(version);
-	/* find_model_id raises 42704 naming what is missing */
-	if (SPI_execute_plan(resolve_plan, args, nulls, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
+	if (SPI_execute_snapshot(resolve_plan, args, nulls, snapshot, InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model lookup failed");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	entry->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	found = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	text_to_cstring_buffer(found, entry->version, sizeof(entry->version));
 	SPI_finish();
+}
 
-	if (cacheable)
+int64
+mlpipe_resolve_model(text *name, text *version)
+{
+	return mlpipe_resolve_model_version(name, version, NULL);
+}
+
+int64
+mlpipe_resolve_model_version(text *name, text *version, char *version_out)
+{
+	char		key[NAME_KEY_LEN];
+	bool		cacheable;
+	NameEntry  *entry;
+	NameEntry	found;
+	uint64		before = invalidations;
+
+	/* '' would share NULL's key, and means nothing */
+	if (version && VARSIZE_ANY_EXHDR(version) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version must not be empty"),
+				 errhint("Pass a version such as '1.0', '@alias' for the version an alias points at, or NULL for the latest.")));
+	if (!name_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_names, (Datum) 0);
+		name_callback_registered = true;
+	}
+	cacheable = name_key(name, version, key);
+	if (cacheable && name_cache != NULL &&
+		(entry = hash_search(name_cache, key, HASH_FIND, NULL)) != NULL)
+	{
+		if (version_out)
+			strlcpy(version_out, entry->version, MLP_VERSION_LEN);
+		return entry->id;
+	}
+
+	/*
+	 * What is remembered must be what the registry holds now, not what the
+	 * statement's older snapshot saw: an alias flip committed since then
+	 * has already had its invalidation consumed, or will have it consumed
+	 * by this very lookup, and would never be forgotten.  So a lookup to
+	 * remember reads with the latest snapshot, and is remembered only if
+	 * no invalidation arrived meanwhile.  Where that is not possible (a
+	 * transaction that keeps one snapshot; parallel mode, which cannot take
+	 * a new one) the statement's snapshot answers and nothing is kept.
+	 */
+	if (IsolationUsesXactSnapshot() || IsInParallelMode())
+	{
+		lookup(name, version, GetActiveSnapshot(), &found);
+		cacheable = false;
+	}
+	else
+		lookup(name, version, GetLatestSnapshot(), &found);
+	if (version_out)
+		strlcpy(version_out, found.version, MLP_VERSION_LEN);
+
+	if (cacheable && before == invalidations)
 	{
 		if (name_cache == NULL)
 		{
@@ -136,10 +201,33 @@ mlpipe_resolve_model(text *name, text *version)
 		else
 		{
 			entry = hash_search(name_cache, key, HASH_ENTER, NULL);
-			entry->id = id;
+			entry->id = found.id;
+			strlcpy(entry->version, found.version, MLP_VERSION_LEN);
 		}
 	}
-	return id;
+	return found.id;
+}
+
+PG_FUNCTION_INFO_V1(mlpipe_model_version);
+
+/*
+ * mlpipe_model_version(model_name, version) -> text: the version a
+ * version, '@alias' or NULL (the latest) means now, through the same
+ * remembered lookup as prediction: the inference service names the
+ * version that answered with it, at no registry query per request.
+ */
+Datum
+mlpipe_model_version(PG_FUNCTION_ARGS)
+{
+	char		resolved[MLP_VERSION_LEN];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model_name must not be null")));
+	mlpipe_resolve_model_version(PG_GETARG_TEXT_PP(0), PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+								 resolved);
+	PG_RETURN_TEXT_P(cstring_to_text(resolved));
 }
 
 /*

@@ -223,21 +223,14 @@ mlpipe_check_version_free(text *name, text *version)
 {
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2] = {PointerGetDatum(name), PointerGetDatum(version)};
-	bool		taken;
 
+	/* raises 23505 for a taken version and for a removed one (a tombstone) */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT 1 FROM mlpipe.models WHERE model_name = $1 AND version = $2",
-							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "looking up the version failed");
-	taken = SPI_processed > 0;
+	if (SPI_execute_with_args("SELECT mlpipe.check_version_free($1, $2)", 2, types, args, NULL,
+							  true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "checking the version failed");
 	SPI_finish();
-	if (taken)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("model \"%s\" version \"%s\" is already registered",
-						text_to_cstring(name), text_to_cstring(version)),
-				 errhint("Registered versions are immutable: use a new version.")));
 }
 
 void

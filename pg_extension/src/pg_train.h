@@ -57,7 +57,8 @@ extern void mlpipe_check_hyperparam_name(const char *algorithm, const char *key,
 /* Checks req->params and builds req->spec (22023 naming a bad value). */
 extern void mlpipe_resolve_request(TrainRequest *req);
 
-/* 23505 when (name, version) is taken: checked before any training. */
+/* 23505 when (name, version) is taken or was removed (a tombstone): checked
+ * before any training (mlpipe.check_version_free). */
 extern void mlpipe_check_version_free(text *name, text *version);
 
 extern void mlpipe_split_rows(const TrainingSet *ts, TrainSplit *split);

@@ -102,7 +102,13 @@ db_http_status(const char *sqlstate)
 		return 503;				/* no SQLSTATE: libpq lost the connection */
 	if (strcmp(sqlstate, "42704") == 0)
 		return 404;
-	if (strcmp(sqlstate, "23505") == 0)
+	/*
+	 * 23505 a version taken (or a tombstone); 55006 object_in_use, a version
+	 * an alias points at; 55000 object_not_in_prerequisite_state, an alias
+	 * with nothing to roll back to: all conflicts with the registry's state.
+	 */
+	if (strcmp(sqlstate, "23505") == 0 || strcmp(sqlstate, "55006") == 0 ||
+		strcmp(sqlstate, "55000") == 0)
 		return 409;
 	if (strcmp(sqlstate, "0A000") == 0)
 		return 415;
@@ -144,6 +150,7 @@ set_error(struct db_error *err, unsigned status, const char *sqlstate, const cha
 	err->hint[0] = '\0';
 	err->column[0] = '\0';
 	err->connection_lost = 0;
+	err->constraint[0] = '\0';
 }
 
 /* The server's fields, each its own: never parsed out of the message text. */
@@ -153,12 +160,15 @@ set_result_error(struct db_error *err, const PGresult *res)
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
 
 	set_error(err, db_http_status(state), state, msg ? msg : PQresultErrorMessage(res));
 	copy_trimmed(err->detail, sizeof(err->detail), PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
 	copy_trimmed(err->hint, sizeof(err->hint), PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
 	if (column)
 		snprintf(err->column, sizeof(err->column), "%s", column);
+	if (constraint)
+		snprintf(err->constraint, sizeof(err->constraint), "%s", constraint);
 }
 
 static void

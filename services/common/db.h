@@ -25,6 +25,7 @@ struct db_error
 	char		hint[512];		/* PG_DIAG_MESSAGE_HINT: what to do; may be empty */
 	char		column[64];		/* PG_DIAG_COLUMN_NAME when the server sent one */
 	int			connection_lost;	/* our own connection is down, not a statement's error */
+	char		constraint[64];	/* PG_DIAG_CONSTRAINT_NAME, or empty */
 };
 
 /* Called once before the worker threads start. */

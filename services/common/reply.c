@@ -229,10 +229,15 @@ reply_if_invalid(struct reply *rep, json_t *errors)
 }
 
 void
-reply_model_not_found(struct reply *rep, const char *name, const char *version)
+reply_model_not_found(struct reply *rep, const char *name, const char *version,
+					  const struct db_error *err)
 {
+	/* the database's detail says what exists instead */
+	const char *more = err && err->detail[0] ? err->detail : NULL;
+
 	if (version)
-		reply_detail(rep, 404, "Model %s version %s not found", name, version);
+		reply_detail(rep, 404, "Model %s version %s not found%s%s", name, version,
+					 more ? ". " : "", more ? more : "");
 	else
-		reply_detail(rep, 404, "Model %s not found", name);
+		reply_detail(rep, 404, "Model %s not found%s%s", name, more ? ". " : "", more ? more : "");
 }

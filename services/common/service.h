@@ -119,8 +119,15 @@ void		reply_errors(struct reply *rep, json_t *errors);	/* 422, steals */
  */
 int			reply_if_invalid(struct reply *rep, json_t *errors);
 
-/* 404 "Model <name> [version <version>] not found", as the old pipeline said it */
-void		reply_model_not_found(struct reply *rep, const char *name, const char *version);
+/*
+ * 404 "Model <name> [version <version>] not found", as the old pipeline
+ * said it, followed by the database's detail (the versions or models that
+ * exist) when err has one; err may be NULL.
+ */
+void		reply_model_not_found(struct reply *rep, const char *name, const char *version,
+								  const struct db_error *err);
+
+/* By status: 422 FastAPI's list, 404/409 message and detail, 503, 500 (logged) */
 void		reply_db_error(struct reply *rep, const struct db_error *err);
 void		reply_bytes(struct reply *rep, unsigned status, const char *data, size_t len);
 void		reply_clear(struct reply *rep);

@@ -22,34 +22,69 @@ iso8601_valid(const char *s)
 	return mlp_parse_iso8601(s, strlen(s), &usec, &why);
 }
 
-int
-model_ident_valid(enum model_ident kind, const char *s, size_t len)
+/* s[0..len): a first character of first_chars, then up to maxlen - 1 of rest */
+static int
+ident_matches(const char *s, size_t len, size_t maxlen, const char *first_chars,
+			  const char *rest)
 {
-	const char *extra = kind == IDENT_MODEL_NAME ? "_.-" : "_.+-";
-	size_t		maxlen = kind == IDENT_MODEL_NAME ? 128 : 64;
-
 	if (s == NULL || len < 1 || len > maxlen)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 	{
 		char		c = s[i];
-		int			alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9');
 
 		/* strchr would find the terminating NUL: test c first */
-		if (!alnum && (i == 0 || c == '\0' || strchr(extra, c) == NULL))
+		if (c == '\0' || strchr(i == 0 ? first_chars : rest, c) == NULL)
 			return 0;
 	}
 	return 1;
+}
+
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define ALNUM LOWER "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+int
+model_ident_valid(enum model_ident kind, const char *s, size_t len)
+{
+	switch (kind)
+	{
+		case IDENT_MODEL_NAME:
+			return ident_matches(s, len, 128, ALNUM, ALNUM "_.-");
+		case IDENT_MODEL_VERSION:
+			return ident_matches(s, len, 64, ALNUM, ALNUM "_.+-");
+		case IDENT_ALIAS:
+			return ident_matches(s, len, 63, LOWER, LOWER "0123456789_-");
+		case IDENT_VERSION_REF:
+			if (s != NULL && len > 0 && s[0] == '@')
+				return model_ident_valid(IDENT_ALIAS, s + 1, len - 1);
+			return model_ident_valid(IDENT_MODEL_VERSION, s, len);
+	}
+	return 0;
+}
+
+static const char *
+ident_pattern(enum model_ident kind)
+{
+	switch (kind)
+	{
+		case IDENT_MODEL_NAME:
+			return "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
+		case IDENT_MODEL_VERSION:
+			return "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$";
+		case IDENT_ALIAS:
+			return "^[a-z][a-z0-9_-]{0,62}$";
+		case IDENT_VERSION_REF:
+			return "^([A-Za-z0-9][A-Za-z0-9_.+-]{0,63}|@[a-z][a-z0-9_-]{0,62})$";
+	}
+	return "";
 }
 
 int
 check_model_ident(enum model_ident kind, const char *s, size_t len, json_t *loc,
 				  const char *field, json_t *input, json_t *errors)
 {
-	const char *pattern = kind == IDENT_MODEL_NAME ?
-		"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$" : "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$";
-	char		msg[96];
+	const char *pattern = ident_pattern(kind);
+	char		msg[128];
 
 	if (model_ident_valid(kind, s, len))
 		return 1;
@@ -227,8 +262,9 @@ validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors, struct raw_purch
 
 /*
  * model_name and model_version of the prediction routes: strings matching
- * mlpipe.models' patterns, so what reaches the database (and the 404
- * message) is a plausible name, never 10 kB of anything.
+ * mlpipe.models' patterns (the version may be '@alias'), so what reaches
+ * the database (and the 404 message) is a plausible name, never 10 kB of
+ * anything.
  */
 static void
 model_fields(json_t *body, json_t *loc, json_t *errors, struct model_ref *out)
@@ -242,7 +278,7 @@ model_fields(json_t *body, json_t *loc, json_t *errors, struct model_ref *out)
 	if (name && !check_model_ident(IDENT_MODEL_NAME, name, json_string_length(jname), loc,
 								   "model_name", jname, errors))
 		name = NULL;
-	if (version && !check_model_ident(IDENT_MODEL_VERSION, version,
+	if (version && !check_model_ident(IDENT_VERSION_REF, version,
 									  json_string_length(jversion), loc, "model_version",
 									  jversion, errors))
 		version = NULL;

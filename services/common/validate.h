@@ -34,13 +34,17 @@ int			validate_raw_purchase(json_t *obj, json_t *loc, json_t *errors,
 int			iso8601_valid(const char *s);
 
 /*
- * Model names and versions: the patterns of the CHECK constraints of
- * mlpipe.models, checked before the database wherever one comes in.
+ * Model names, versions and aliases: the patterns of the CHECK constraints
+ * of mlpipe.models and mlpipe.aliases, checked before the database
+ * wherever one comes in.  A version reference (what a path or body may
+ * name to read a model) is a version or '@' and an alias.
  */
 enum model_ident
 {
 	IDENT_MODEL_NAME,			/* ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ */
-	IDENT_MODEL_VERSION			/* ^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$ */
+	IDENT_MODEL_VERSION,		/* ^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$ */
+	IDENT_ALIAS,				/* ^[a-z][a-z0-9_-]{0,62}$ */
+	IDENT_VERSION_REF			/* a version, or '@' and an alias */
 };
 
 /* 1 when s[0..len) matches the pattern of kind. */

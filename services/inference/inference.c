@@ -23,20 +23,33 @@ enum
 	ST_LIST
 };
 
+/*
+ * Replies name the version that answered ("model_version"): the version,
+ * '@alias' or latest of the request is resolved once per statement
+ * (mlpipe_model_version, remembered per backend like prediction's own
+ * lookup) and that version predicts, so an alias flipped meanwhile cannot
+ * make the reply name one version and the amount come from another.  A
+ * /predict answers "<version> <amount>" in one text value, as the
+ * coalescer carries one value per request; versions hold no space.
+ */
 static const struct db_statement statements[] = {
 	[ST_PREDICT] = {"predict",
-		"SELECT mlpipe_predict($1::text, $2::text, $3::bigint, $4::timestamptz, "
-		"$5::float8, $6::float8, $7::integer, $8::text)",
+		"SELECT v || ' ' || mlpipe_predict($1::text, v, $3::bigint, $4::timestamptz, "
+		"$5::float8, $6::float8, $7::integer, $8::text)::text "
+		"FROM mlpipe_model_version($1::text, $2::text) AS v",
 	8, 1},
 	/* ST_PREDICT's batch form, for concurrent requests (coalesce.h) */
 	[ST_PREDICT_MANY] = {"predict_many",
-		"SELECT n, mlpipe_predict(m, v, c, d, a, i, g, s) "
+		"SELECT n, v || ' ' || mlpipe_predict(m, v, c, d, a, i, g, s)::text "
 		"FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], "
 		"$5::float8[], $6::float8[], $7::integer[], $8::text[]) "
-		"WITH ORDINALITY AS u(m, v, c, d, a, i, g, s, n)",
+		"WITH ORDINALITY AS u(m, mv, c, d, a, i, g, s, n), "
+		"LATERAL mlpipe_model_version(m, mv) AS v",
 	8, 1},
 	[ST_BATCH] = {"predict_batch",
-	"SELECT mlpipe_predict_batch($1::text, $2::text, $3::jsonb)::text", 3, 1},
+		"SELECT v, mlpipe_predict_batch($1::text, v, $3::jsonb)::text "
+		"FROM mlpipe_model_version($1::text, $2::text) AS v",
+	3, 1},
 	[ST_LIST] = {"list", "SELECT mlpipe_list_models()::text", 0, 1},
 };
 
@@ -45,7 +58,7 @@ static void
 reply_model_error(struct reply *rep, const struct db_error *err, const struct model_ref *model)
 {
 	if (err->http_status == 404)
-		reply_model_not_found(rep, model->name, model->version);
+		reply_model_not_found(rep, model->name, model->version, err);
 	else
 		reply_db_error(rep, err);
 }
@@ -61,17 +74,24 @@ static void
 finish_predict(void *arg, const char *value, const struct db_error *err, struct reply *rep)
 {
 	struct pending_predict *pp = arg;
+	const char *space = value ? strchr(value, ' ') : NULL;
+	char		version[65];	/* mlpipe.models.version: 64 characters */
 	json_t	   *v;
 
 	if (err)
 		reply_model_error(rep, err, &pp->pr.model);
-	else if (value == NULL)
+	else if (space == NULL || space - value >= (ptrdiff_t) sizeof(version))
 		reply_detail(rep, 500, "Internal Server Error");
-	else if (!reply_prediction_text(rep, pp->pr.purchase, value))
+	else
 	{
-		v = json_real(strtod(value, NULL));
-		reply_json(rep, 200, prediction(pp->pr.purchase, v));
-		json_decref(v);
+		memcpy(version, value, space - value);
+		version[space - value] = '\0';
+		if (!reply_prediction_text(rep, pp->pr.purchase, space + 1, version))
+		{
+			v = json_real(strtod(space + 1, NULL));
+			reply_json(rep, 200, prediction(pp->pr.purchase, v, version));
+			json_decref(v);
+		}
 	}
 	json_decref(pp->body);
 	free(pp);
@@ -114,11 +134,13 @@ predict_batch(const struct batch_request *br, struct reply *rep)
 	const char *values[3];
 	struct db_error err;
 	PGresult   *res;
+	char	   *version;
 	size_t		i;
 
+	/* nothing to predict: no version answered */
 	if (json_array_size(list) == 0)
 	{
-		reply_json(rep, 200, json_pack("{s:o}", "predictions", out));
+		reply_json(rep, 200, json_pack("{s:n,s:o}", "model_version", "predictions", out));
 		return;
 	}
 	text = json_dumps(list, JSON_COMPACT);
@@ -139,18 +161,23 @@ predict_batch(const struct batch_request *br, struct reply *rep)
 		reply_model_error(rep, &err, &br->model);
 		return;
 	}
-	preds = db_result_json(res);
-	if (!json_is_array(preds) || json_array_size(preds) != json_array_size(list))
+	/* one row: the version that answered, the predictions */
+	version = PQntuples(res) == 1 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+	preds = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 1), JSON_DECODE_ANY, NULL) : NULL;
+	PQclear(res);
+	if (version == NULL || !json_is_array(preds) || json_array_size(preds) != json_array_size(list))
 	{
+		free(version);
 		json_decref(preds);
 		json_decref(out);
 		reply_detail(rep, 500, "Internal Server Error");
 		return;
 	}
 	json_array_foreach(list, i, item)
-		json_array_append_new(out, prediction(item, json_array_get(preds, i)));
+		json_array_append_new(out, prediction(item, json_array_get(preds, i), NULL));
 	json_decref(preds);
-	reply_json(rep, 200, json_pack("{s:o}", "predictions", out));
+	reply_json(rep, 200, json_pack("{s:s,s:o}", "model_version", version, "predictions", out));
+	free(version);
 }
 
 static void

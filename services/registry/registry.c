@@ -22,7 +22,12 @@ enum
 	ST_LIST,
 	ST_ARTIFACT,
 	ST_REMOVE,
-	ST_TRIALS
+	ST_TRIALS,
+	ST_ALIASES,
+	ST_SET_ALIAS,
+	ST_DELETE_ALIAS,
+	ST_ROLLBACK_ALIAS,
+	ST_HISTORY
 };
 
 static const struct db_statement statements[] = {
@@ -31,9 +36,17 @@ static const struct db_statement statements[] = {
 	6, 0},
 	[ST_INFO] = {"info", "SELECT mlpipe_model_info($1::text, $2::text)::text", 2, 1},
 	[ST_LIST] = {"list", "SELECT mlpipe_list_models()::text", 0, 1},
-	[ST_ARTIFACT] = {"artifact", "SELECT mlpipe_model_artifact($1::text, $2::text)", 2, 1},
+	/* the version that answered names the download; resolved once, so the two agree */
+	[ST_ARTIFACT] = {"artifact",
+		"SELECT v, mlpipe_model_artifact($1::text, v) FROM mlpipe_model_version($1::text, $2::text) AS v",
+	2, 1},
 	[ST_REMOVE] = {"remove", "SELECT mlpipe_remove_model($1::text, $2::text)::text", 2, 0},
 	[ST_TRIALS] = {"trials", "SELECT mlpipe_tuning_trials($1::text)::text", 1, 1},
+	[ST_ALIASES] = {"aliases", "SELECT mlpipe_list_aliases($1::text)::text", 1, 1},
+	[ST_SET_ALIAS] = {"set_alias", "SELECT mlpipe_set_alias($1::text, $2::text, $3::text)::text", 3, 0},
+	[ST_DELETE_ALIAS] = {"delete_alias", "SELECT mlpipe_delete_alias($1::text, $2::text)::text", 2, 0},
+	[ST_ROLLBACK_ALIAS] = {"rollback_alias", "SELECT mlpipe_rollback_alias($1::text, $2::text)::text", 2, 0},
+	[ST_HISTORY] = {"history", "SELECT mlpipe_alias_history($1::text)::text", 1, 1},
 };
 
 static const char *const json_fields[] = {
@@ -56,7 +69,7 @@ query_json(int stmt, const char *const *values, struct reply *rep, const char *n
 	{
 		/* 42704 from the extension: the old pipeline's wording, not the SQL one */
 		if (err.http_status == 404 && name && name[0])
-			reply_model_not_found(rep, name, version);
+			reply_model_not_found(rep, name, version, &err);
 		else
 			reply_db_error(rep, &err);
 		return NULL;
@@ -64,7 +77,7 @@ query_json(int stmt, const char *const *values, struct reply *rep, const char *n
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
 		PQclear(res);
-		reply_model_not_found(rep, name, version);
+		reply_model_not_found(rep, name, version, NULL);
 		return NULL;
 	}
 	j = db_result_json(res);
@@ -95,7 +108,8 @@ check_identifier(enum model_ident kind, const char *field, const struct mp_part 
 /*
  * Path parameters {name}[/{version}]: one that breaks mlpipe.models' patterns
  * cannot name a model, so it is a 404 at once (what FastAPI answers for an
- * unknown model), without a database round trip for 5 kB of anything.
+ * unknown model), without a database round trip for 5 kB of anything.  A
+ * version may be '@alias'.
  */
 static int
 path_model_valid(const struct request *req, struct reply *rep)
@@ -104,9 +118,9 @@ path_model_valid(const struct request *req, struct reply *rep)
 	const char *version = req->nparams > 1 ? req->params[1] : NULL;
 
 	if (model_ident_valid(IDENT_MODEL_NAME, name, strlen(name)) &&
-		(version == NULL || model_ident_valid(IDENT_MODEL_VERSION, version, strlen(version))))
+		(version == NULL || model_ident_valid(IDENT_VERSION_REF, version, strlen(version))))
 		return 1;
-	reply_model_not_found(rep, name, version);
+	reply_model_not_found(rep, name, version, NULL);
 	return 0;
 }
 
@@ -174,11 +188,16 @@ handle_register(struct request *req, struct reply *rep)
 						 json_pack("{s:s}", "error", jerr.text));
 				continue;
 			}
+			/*
+			 * The text as the client sent it goes to the database: jansson
+			 * would print 0.1 back as 0.10000000000000001, and jsonb keeps
+			 * every number exactly as written.
+			 */
 			if (!json_is_object(j))
 				verr_add(errors, loc, json_fields[i], "dict_type",
 						 "Input should be a valid dictionary", j, NULL);
 			else
-				jsontext[i] = json_dumps(j, JSON_COMPACT);
+				jsontext[i] = strndup(p->data, p->len);
 			json_decref(j);
 		}
 	}
@@ -217,7 +236,11 @@ handle_register(struct request *req, struct reply *rep)
 	res = db_exec(ST_REGISTER, values, lengths, formats, 0, &err);
 	if (res == NULL)
 	{
-		if (err.http_status == 409)
+		if (err.http_status == 409 && strcmp(err.constraint, "registered_versions_pkey") == 0)
+			reply_detail(rep, 409, "Model %s version %s was removed and cannot be registered "
+						 "again with a different artifact: a version always means one model. %s",
+						 name, version, err.detail);
+		else if (err.http_status == 409)
 			reply_detail(rep, 409, "Model %s version %s already exists", name, version);
 		else
 			reply_db_error(rep, &err);
@@ -321,21 +344,22 @@ handle_get_model(struct request *req, struct reply *rep)
 	if (res == NULL)
 	{
 		if (err.http_status == 404)
-			reply_model_not_found(rep, values[0], values[1]);
+			reply_model_not_found(rep, values[0], values[1], &err);
 		else
 			reply_db_error(rep, &err);
 		return;
 	}
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1))
 	{
 		PQclear(res);
-		reply_model_not_found(rep, values[0], values[1]);
+		reply_model_not_found(rep, values[0], values[1], NULL);
 		return;
 	}
-	reply_bytes(rep, 200, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
-	PQclear(res);
+	reply_bytes(rep, 200, PQgetvalue(res, 0, 1), (size_t) PQgetlength(res, 0, 1));
+	/* named by the version that answered: @production downloads as its version */
 	safe_filename_part(n, sizeof(n), values[0]);
-	safe_filename_part(v, sizeof(v), values[1]);
+	safe_filename_part(v, sizeof(v), PQgetvalue(res, 0, 0));
+	PQclear(res);
 	snprintf(disp, sizeof(disp), "attachment; filename=\"%s_%s.json\"", n, v);
 	rep->disposition = strdup(disp);
 }
@@ -378,6 +402,157 @@ handle_trials(struct request *req, struct reply *rep)
 /* this service's OpenAPI document, served at /openapi.json (web.h) */
 EMBED(service_openapi, MLPIPE_SERVICES_DIR "/registry/openapi.json");
 
+/* ---- aliases and their history (SPEC section 7) ---- */
+
+/*
+ * {name} and {alias} of an alias route.  An alias that breaks the pattern
+ * cannot exist: 404 when reading or changing one, 422 (pydantic's
+ * string_pattern_mismatch at ["path", "alias"]) when creating one.
+ */
+static int
+path_alias_valid(const struct request *req, struct reply *rep, int creating)
+{
+	const char *alias = req->params[1];
+
+	if (!path_model_valid(req, rep))
+		return 0;
+	if (model_ident_valid(IDENT_ALIAS, alias, strlen(alias)))
+		return 1;
+	if (creating)
+	{
+		json_t	   *errors = json_array();
+		json_t	   *loc = loc_make("path", NULL);
+		json_t	   *input = json_string(alias);
+
+		check_model_ident(IDENT_ALIAS, alias, strlen(alias), loc, "alias", input, errors);
+		json_decref(input);
+		json_decref(loc);
+		reply_errors(rep, errors);
+	}
+	else
+		reply_detail(rep, 404, "Model %s has no alias %s", req->params[0], alias);
+	return 0;
+}
+
+/*
+ * Runs an alias statement and answers its JSON: 200, or the database's
+ * error with its detail (404 unknown model, version or alias; 409 nothing
+ * to roll back to; 422 a bad value).
+ */
+static void
+reply_alias_statement(int stmt, const char *const *values, struct reply *rep)
+{
+	struct db_error err;
+	PGresult   *res = db_exec(stmt, values, NULL, NULL, 0, &err);
+	json_t	   *j;
+
+	if (res == NULL)
+	{
+		reply_db_error(rep, &err);
+		return;
+	}
+	j = db_result_json(res);
+	if (j == NULL)
+		reply_detail(rep, 500, "Internal Server Error");
+	else
+		reply_json(rep, 200, j);
+}
+
+/* A list of a model as {"model_name": name, key: [...]} */
+static void
+reply_model_list(int stmt, const char *key, struct request *req, struct reply *rep)
+{
+	const char *values[1] = {req->params[0]};
+	struct db_error err;
+	PGresult   *res;
+	json_t	   *list;
+
+	if (!path_model_valid(req, rep))
+		return;
+	res = db_exec(stmt, values, NULL, NULL, 0, &err);
+	if (res == NULL)
+	{
+		if (err.http_status == 404)
+			reply_model_not_found(rep, values[0], NULL, &err);
+		else
+			reply_db_error(rep, &err);
+		return;
+	}
+	list = db_result_json(res);
+	if (!json_is_array(list))
+	{
+		json_decref(list);
+		reply_detail(rep, 500, "Internal Server Error");
+		return;
+	}
+	reply_json(rep, 200, json_pack("{s:s,s:o}", "model_name", values[0], key, list));
+}
+
+static void
+handle_list_aliases(struct request *req, struct reply *rep)
+{
+	reply_model_list(ST_ALIASES, "aliases", req, rep);
+}
+
+static void
+handle_history(struct request *req, struct reply *rep)
+{
+	reply_model_list(ST_HISTORY, "history", req, rep);
+}
+
+/* PUT /models/{name}/aliases/{alias} {"version": "1.2"} (or "@other") */
+static void
+handle_set_alias(struct request *req, struct reply *rep)
+{
+	json_t	   *body;
+	json_t	   *errors;
+	json_t	   *loc;
+	const char *version;
+
+	if (!path_alias_valid(req, rep, 1))
+		return;
+	body = request_json(req, rep);
+	if (body == NULL)
+		return;
+	errors = json_array();
+	loc = loc_make("body", NULL);
+	if (!validate_object(body, loc, errors))
+	{
+		version = validate_string(body, loc, "version", errors, 0);
+		if (version)
+			check_model_ident(IDENT_VERSION_REF, version,
+							  json_string_length(json_object_get(body, "version")), loc,
+							  "version", json_object_get(body, "version"), errors);
+	}
+	json_decref(loc);
+	if (!reply_if_invalid(rep, errors))
+	{
+		const char *values[3] = {req->params[0], req->params[1],
+		json_string_value(json_object_get(body, "version"))};
+
+		reply_alias_statement(ST_SET_ALIAS, values, rep);
+	}
+	json_decref(body);
+}
+
+static void
+handle_delete_alias(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+
+	if (path_alias_valid(req, rep, 0))
+		reply_alias_statement(ST_DELETE_ALIAS, values, rep);
+}
+
+static void
+handle_rollback_alias(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+
+	if (path_alias_valid(req, rep, 0))
+		reply_alias_statement(ST_ROLLBACK_ALIAS, values, rep);
+}
+
 static const struct route routes[] = {
 	{"POST", "/register_model", handle_register, ROUTE_AUTH | ROUTE_UPLOAD},
 	{"GET", "/get_model_info/{name}/{version}", handle_model_info, 0},
@@ -386,6 +561,11 @@ static const struct route routes[] = {
 	{"GET", "/get_model/{name}/{version}", handle_get_model, 0},
 	{"DELETE", "/remove_model/{name}/{version}", handle_remove, ROUTE_AUTH},
 	{"GET", "/models/{name}/trials", handle_trials, 0},
+	{"GET", "/models/{name}/aliases", handle_list_aliases, 0},
+	{"PUT", "/models/{name}/aliases/{alias}", handle_set_alias, ROUTE_AUTH},
+	{"DELETE", "/models/{name}/aliases/{alias}", handle_delete_alias, ROUTE_AUTH},
+	{"POST", "/models/{name}/aliases/{alias}/rollback", handle_rollback_alias, ROUTE_AUTH},
+	{"GET", "/models/{name}/history", handle_history, 0},
 };
 
 int

@@ -6,7 +6,8 @@
 # Needs: PGHOST/PGPORT/PGUSER/PGDATABASE (or DATABASE_URL) naming a database
 # where the mlpipe extension is installed (it is created if missing), the
 # built binaries (make -C services), curl, psql, and /usr/bin/python3 with
-# requests and xgboost (Debian python3-requests, python3-xgboost).
+# requests, xgboost and psycopg2 (Debian python3-requests, python3-xgboost,
+# python3-psycopg2).
 #
 # Starts mlpipe-registry, -preprocessing and -inference on free ports,
 # waits for /healthz, runs tests/e2e/test_api.py (every endpoint and every
@@ -167,9 +168,10 @@ if [ -z "$pg_stop" ] && [ -n "${MLPIPE_PG_NAME:-}" ] && [ -x "$top/scripts/pg.sh
 	pg_start="'$top/scripts/pg.sh' start"
 fi
 
-# every response of both scripts is recorded, then checked against the
+# test_lifecycle.py: aliases, history, NOTIFY, the flip under load; every
+# response of the scripts is recorded, then checked against the
 # OpenAPI documents (tests/api/validate_responses.js)
-for script in test_api.py test_interfaces.py; do
+for script in test_api.py test_interfaces.py test_lifecycle.py; do
 	rm -f "$logdir/counts"
 	REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
 		INFERENCE="http://127.0.0.1:$inf_port" TOKEN=$token MAX_UPLOAD=$max_upload RUN_ID=$$ \

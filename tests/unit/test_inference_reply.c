@@ -31,7 +31,7 @@ run(const char *purchase_json, const char *value, struct reply *rep)
 
 	reply_clear(rep);
 	memset(rep, 0, sizeof(*rep));
-	done = reply_prediction_text(rep, purchase, value);
+	done = reply_prediction_text(rep, purchase, value, "1.0-rc1");
 	json_decref(purchase);
 	return done;
 }
@@ -45,13 +45,14 @@ main(void)
 
 	CHECK(run(p, "357.8430914878845", &rep) && rep.status == 200 &&
 		  body_is(&rep, "{\"customer_id\":42,\"purchase_date\":\"2024-05-01T10:00:00Z\","
-				  "\"predicted_purchase_amount\":357.8430914878845}"),
-		  "the echoes, then PostgreSQL's digits unchanged");
+				  "\"predicted_purchase_amount\":357.8430914878845,\"model_version\":\"1.0-rc1\"}"),
+		  "the echoes, then PostgreSQL's digits unchanged, then the version that answered");
 	CHECK(run(p, "600", &rep) && body_is(&rep, "{\"customer_id\":42,\"purchase_date\":"
-										 "\"2024-05-01T10:00:00Z\",\"predicted_purchase_amount\":600.0}"),
+										 "\"2024-05-01T10:00:00Z\",\"predicted_purchase_amount\":600.0,"
+										 "\"model_version\":\"1.0-rc1\"}"),
 		  "an integral amount gets .0");
-	CHECK(run(p, "-0", &rep) && strstr(rep.body, ":-0.0}") != NULL, "negative zero stays a float");
-	CHECK(run(p, "1e+20", &rep) && strstr(rep.body, ":1e+20}") != NULL, "an exponent is left alone");
+	CHECK(run(p, "-0", &rep) && strstr(rep.body, ":-0.0,") != NULL, "negative zero stays a float");
+	CHECK(run(p, "1e+20", &rep) && strstr(rep.body, ":1e+20,") != NULL, "an exponent is left alone");
 	CHECK(run("{\"customer_id\":5.0,\"purchase_date\":\"2024-05-01\"}", "1.5", &rep) &&
 		  strstr(rep.body, "{\"customer_id\":5.0,\"purchase_date\":\"2024-05-01\",") == rep.body,
 		  "echoes as given: a float customer id, a date without time");
@@ -64,7 +65,7 @@ main(void)
 		json_t	   *purchase = json_pack("{s:i,s:s}", "customer_id", 1, "purchase_date", long_date);
 
 		memset(&rep, 0, sizeof(rep));
-		CHECK(!reply_prediction_text(&rep, purchase, "1.5") && rep.body == NULL,
+		CHECK(!reply_prediction_text(&rep, purchase, "1.5", "1.0") && rep.body == NULL,
 			  "an echo longer than the buffer: the slow path answers");
 		json_decref(purchase);
 	}
@@ -73,8 +74,24 @@ main(void)
 		json_t	   *purchase = json_pack("{s:i,s:s}", "customer_id", 1, "purchase_date", long_date);
 
 		memset(&rep, 0, sizeof(rep));
-		CHECK(!reply_prediction_text(&rep, purchase, "123456789.123456789") && rep.body == NULL,
+		CHECK(!reply_prediction_text(&rep, purchase, "123456789.123456789", "1.0") && rep.body == NULL,
 			  "no room left for the amount: the slow path answers");
+		json_decref(purchase);
+	}
+	memset(long_date + 410, '\0', 1);	/* fits the echo and the amount, not a long version */
+	{
+		json_t	   *purchase = json_pack("{s:i,s:s}", "customer_id", 1, "purchase_date", long_date);
+		char		version[65];
+
+		memset(version, '7', 64);
+		version[64] = '\0';
+		memset(&rep, 0, sizeof(rep));
+		CHECK(reply_prediction_text(&rep, purchase, "1.5", "1.0") && rep.body != NULL &&
+			  rep.body_len < 512, "a short version still fits");
+		reply_clear(&rep);
+		memset(&rep, 0, sizeof(rep));
+		CHECK(!reply_prediction_text(&rep, purchase, "1.5", version) && rep.body == NULL,
+			  "no room left for the version: the slow path answers");
 		json_decref(purchase);
 	}
 	reply_clear(&rep);

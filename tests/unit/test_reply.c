@@ -69,7 +69,7 @@ test_reply_text(void)
 	{
 		char		what[80];
 
-		reply_model_not_found(&rep, shift == 0 ? "m" : shift == 1 ? "mm" : "mmm", v);
+		reply_model_not_found(&rep, shift == 0 ? "m" : shift == 1 ? "mm" : "mmm", v, NULL);
 		j = rep.body ? json_loadb(rep.body, rep.body_len, 0, NULL) : NULL;
 		snprintf(what, sizeof(what), "long multi-byte 404 stays 404 with valid JSON (shift %d)", shift);
 		CHECK(rep.status == 404 && j != NULL &&

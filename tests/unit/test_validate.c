@@ -302,6 +302,20 @@ test_model_ident(void)
 	CHECK(model_ident_valid(IDENT_MODEL_VERSION, name128, 64), "version: 64 characters");
 	CHECK(!model_ident_valid(IDENT_MODEL_VERSION, name128, 65), "version: 65 characters refused");
 	CHECK(!model_ident_valid(IDENT_MODEL_VERSION, "-1", 2), "version: must start alphanumeric");
+	CHECK(!model_ident_valid(IDENT_MODEL_VERSION, "@prod", 5), "version: '@' only in references");
+	CHECK(model_ident_valid(IDENT_ALIAS, "champion_2-b", 12), "alias: lowercase, digits, _-");
+	CHECK(model_ident_valid(IDENT_ALIAS, name128, 63), "alias: 63 characters");
+	CHECK(!model_ident_valid(IDENT_ALIAS, name128, 64), "alias: 64 characters refused");
+	CHECK(!model_ident_valid(IDENT_ALIAS, "Prod", 4), "alias: uppercase refused");
+	CHECK(!model_ident_valid(IDENT_ALIAS, "1st", 3), "alias: must start with a letter");
+	CHECK(!model_ident_valid(IDENT_ALIAS, "a.b", 3), "alias: '.' refused");
+	CHECK(!model_ident_valid(IDENT_ALIAS, "", 0), "alias: empty refused");
+	CHECK(model_ident_valid(IDENT_VERSION_REF, "1.0", 3), "reference: a version");
+	CHECK(model_ident_valid(IDENT_VERSION_REF, "@production", 11), "reference: an alias");
+	CHECK(!model_ident_valid(IDENT_VERSION_REF, "@", 1), "reference: '@' alone refused");
+	CHECK(!model_ident_valid(IDENT_VERSION_REF, "@Prod", 5), "reference: a bad alias refused");
+	CHECK(!model_ident_valid(IDENT_VERSION_REF, "@@a", 3), "reference: '@@' refused");
+	CHECK(!model_ident_valid(IDENT_VERSION_REF, "", 0), "reference: empty refused");
 }
 
 static void

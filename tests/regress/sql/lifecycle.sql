@@ -136,6 +136,15 @@ SELECT life_try($$SELECT mlpipe_model_info('life', '7.7')$$);
 SELECT life_try($$SELECT mlpipe_predict('lif', '1.0', ARRAY[0, 0, 0]::float8[])$$);
 SELECT life_try($$SELECT mlpipe_model_artifact('life', '@nope')$$);
 -- ---------------------------------------------------------------------
+-- '' is not a version (22023), even after NULL (the latest) was resolved
+-- by this backend: they used to share a cache entry
+SELECT mlpipe_predict('life', NULL, ARRAY[0, 0, 0]::float8[]) AS latest;
+SELECT life_try($$SELECT mlpipe_predict('life', '', ARRAY[0, 0, 0]::float8[])$$);
+SELECT life_try($$SELECT mlpipe_predict('life', '', 1, '2024-01-01', 10, 50000, 30, 'Male')$$);
+SELECT life_try($$SELECT mlpipe_model_info('life', '')$$);
+SELECT life_try($$SELECT mlpipe_model_version('life', '')$$);
+SELECT life_try($$SELECT count(*) FROM mlpipe_predict_customers('life', '')$$);
+-- ---------------------------------------------------------------------
 -- Pre-releases sort before their release: "latest" is 2.0, not 2.0-rc1
 SELECT mlpipe_model_version('life') AS latest, mlpipe_list_models() -> 0 -> 'versions' AS versions;
 SELECT mlpipe_register_model('life', '2.1-rc1', decode(:'tiny2', 'base64'), :'std') ->> 'version';
@@ -161,6 +170,14 @@ SELECT (SELECT array_agg(predicted_purchase_amount ORDER BY customer_id) FROM ml
 SELECT mlpipe_predict_batch('trained', '@production',
 	'[{"customer_id": 3, "purchase_date": "2024-05-02", "purchase_amount": 150, "annual_income": 53000, "age": 33, "gender": "Female"}]') -> 0
      = to_jsonb(mlpipe_predict('trained', '2.0', 3, '2024-05-02', 150, 53000, 33, 'Female')) AS batch_same;
+-- mlpipe_train checks that the version is free before it trains: with no
+-- purchases left it would fail for want of rows, yet the taken version is
+-- what it reports
+TRUNCATE mlpipe.purchases;
+SELECT life_try($$SELECT mlpipe_train('trained', 'linear', '2.0')$$);
+SELECT mlpipe_remove_model('trained', '1.0') ->> 'version' AS removed;
+SELECT life_try($$SELECT mlpipe_train('trained', 'linear', '1.0')$$);
+SELECT life_try($$SELECT mlpipe_train('trained', 'linear', '@production')$$);
 -- ---------------------------------------------------------------------
 -- Clean up (an administrator's reset: aliases first, for the foreign key)
 \pset format aligned
