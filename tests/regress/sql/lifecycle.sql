@@ -155,8 +155,8 @@ INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_
 SELECT c, 30 + c, CASE WHEN c % 2 = 0 THEN 'Male' ELSE 'Female' END, 50000 + 1000 * c,
        100 + 10 * c + m * c, make_timestamptz(2024, m, 1 + c, 12, 0, 0, 'UTC')
 FROM generate_series(1, 6) c, generate_series(1, 4) m;
-SELECT mlpipe_train('trained', 'linear', '1.0', '{"n_estimators": 2}') ? 'rmse_test' AS trained;
-SELECT mlpipe_train('trained', 'linear', '2.0', '{"n_estimators": 20}') ? 'rmse_test' AS trained;
+SELECT mlpipe_train('trained', 'linear', '1.0', '{"lambda": 1}') ? 'rmse_test' AS trained;
+SELECT mlpipe_train('trained', 'linear', '2.0', '{"lambda": 100}') ? 'rmse_test' AS trained;
 SELECT mlpipe_set_alias('trained', 'production', '1.0') ->> 'version';
 SELECT mlpipe_predict('trained', '@production', 3, '2024-05-02', 150, 53000, 33, 'Female')
      = mlpipe_predict('trained', '1.0', 3, '2024-05-02', 150, 53000, 33, 'Female') AS purchase_same,
