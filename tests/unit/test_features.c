@@ -6,44 +6,12 @@
  * test a second way.  Prints one line per failed check and finally
  * "N passed, M failed"; exits 1 if anything failed.
  */
-#include "features.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int n_passed;
-static int n_failed;
-
-static void
-check(bool ok, int line, const char *what)
-{
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL line %d: %s\n", line, what);
-	}
-}
-
-static void
-check_num(double got, double want, int line, const char *what)
-{
-	bool		ok = (isnan(want) && isnan(got)) ||
-		fabs(got - want) <= 1e-9 * (1 + fabs(want));
-
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL line %d: %s: got %.17g, want %.17g\n", line, what, got, want);
-	}
-}
-
-#define CHECK(cond) check((cond), __LINE__, #cond)
-#define CHECK_NUM(got, want) check_num((got), (want), __LINE__, #got)
+#include "check.h"
+#include "features.h"
 
 /* ---- an independent calendar, slow and obvious ---- */
 
@@ -134,27 +102,27 @@ test_names(void)
 	};
 
 	for (int i = 0; i < MLP_NFEATURES; i++)
-		CHECK(strcmp(mlp_feature_names[i], want[i]) == 0);
-	CHECK(strcmp(mlp_std_column_names[MLP_STD_PURCHASE_AMOUNT], "purchase_amount") == 0);
-	CHECK(strcmp(mlp_std_column_names[MLP_STD_ANNUAL_INCOME], "annual_income") == 0);
-	CHECK(strcmp(mlp_std_column_names[MLP_STD_CLV], "clv") == 0);
-	CHECK(strcmp(mlp_std_column_names[MLP_STD_AGE_INCOME], "age_income_interaction") == 0);
+		CHECK_EXPR(strcmp(mlp_feature_names[i], want[i]) == 0);
+	CHECK_EXPR(strcmp(mlp_std_column_names[MLP_STD_PURCHASE_AMOUNT], "purchase_amount") == 0);
+	CHECK_EXPR(strcmp(mlp_std_column_names[MLP_STD_ANNUAL_INCOME], "annual_income") == 0);
+	CHECK_EXPR(strcmp(mlp_std_column_names[MLP_STD_CLV], "clv") == 0);
+	CHECK_EXPR(strcmp(mlp_std_column_names[MLP_STD_AGE_INCOME], "age_income_interaction") == 0);
 }
 
 static void
 test_gender_text(void)
 {
-	CHECK(mlp_gender_from_text("Male", 4) == MLP_MALE);
-	CHECK(mlp_gender_from_text("Female", 6) == MLP_FEMALE);
-	CHECK(mlp_gender_from_text("Males", 4) == MLP_MALE);	/* len is honoured */
-	CHECK(mlp_gender_from_text("Female", 4) == MLP_GENDER_OTHER);
-	CHECK(mlp_gender_from_text("male", 4) == MLP_GENDER_OTHER);
-	CHECK(mlp_gender_from_text("FEMALE", 6) == MLP_GENDER_OTHER);
-	CHECK(mlp_gender_from_text("Other", 5) == MLP_GENDER_OTHER);
-	CHECK(mlp_gender_from_text("Male ", 5) == MLP_GENDER_OTHER);
-	CHECK(mlp_gender_from_text("", 0) == MLP_GENDER_MISSING);
-	CHECK(mlp_gender_from_text(NULL, 0) == MLP_GENDER_MISSING);
-	CHECK(mlp_gender_from_text(NULL, 7) == MLP_GENDER_MISSING);
+	CHECK_EXPR(mlp_gender_from_text("Male", 4) == MLP_MALE);
+	CHECK_EXPR(mlp_gender_from_text("Female", 6) == MLP_FEMALE);
+	CHECK_EXPR(mlp_gender_from_text("Males", 4) == MLP_MALE);	/* len is honoured */
+	CHECK_EXPR(mlp_gender_from_text("Female", 4) == MLP_GENDER_OTHER);
+	CHECK_EXPR(mlp_gender_from_text("male", 4) == MLP_GENDER_OTHER);
+	CHECK_EXPR(mlp_gender_from_text("FEMALE", 6) == MLP_GENDER_OTHER);
+	CHECK_EXPR(mlp_gender_from_text("Other", 5) == MLP_GENDER_OTHER);
+	CHECK_EXPR(mlp_gender_from_text("Male ", 5) == MLP_GENDER_OTHER);
+	CHECK_EXPR(mlp_gender_from_text("", 0) == MLP_GENDER_MISSING);
+	CHECK_EXPR(mlp_gender_from_text(NULL, 0) == MLP_GENDER_MISSING);
+	CHECK_EXPR(mlp_gender_from_text(NULL, 7) == MLP_GENDER_MISSING);
 }
 
 static void
@@ -164,62 +132,62 @@ test_cleaning(void)
 	MlpPurchase p = purchase(t, 10.5, 50000, 30, MLP_FEMALE);
 	MlpPurchase q;
 
-	CHECK(mlp_purchase_is_clean(&p));
-	CHECK(!mlp_purchase_is_clean(NULL));
+	CHECK_EXPR(mlp_purchase_is_clean(&p));
+	CHECK_EXPR(!mlp_purchase_is_clean(NULL));
 
-	q = p; q.amount = -0.01;		CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.amount = 0;			CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.amount = NAN;			CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.amount = INFINITY;		CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.income = -1;			CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.income = 0;			CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.income = NAN;			CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.income = -INFINITY;	CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.age = 0;				CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.age = -3;				CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.age = 1;				CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.age = 120;				CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.age = 121;				CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.age = MLP_AGE_MISSING;	CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.gender = MLP_MALE;		CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.gender = MLP_GENDER_MISSING;	CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.gender = MLP_GENDER_OTHER;	CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.gender = 7;			CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.ts = MLP_TS_MIN;		CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.ts = MLP_TS_MIN - 1;	CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.ts = MLP_TS_MAX;		CHECK(mlp_purchase_is_clean(&q));
-	q = p; q.ts = MLP_TS_MAX + 1;	CHECK(!mlp_purchase_is_clean(&q));
-	q = p; q.ts = INT64_MIN;		CHECK(!mlp_purchase_is_clean(&q));
+	q = p; q.amount = -0.01;		CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.amount = 0;			CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.amount = NAN;			CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.amount = INFINITY;		CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.income = -1;			CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.income = 0;			CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.income = NAN;			CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.income = -INFINITY;	CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.age = 0;				CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.age = -3;				CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.age = 1;				CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.age = 120;				CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.age = 121;				CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.age = MLP_AGE_MISSING;	CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.gender = MLP_MALE;		CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.gender = MLP_GENDER_MISSING;	CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.gender = MLP_GENDER_OTHER;	CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.gender = 7;			CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.ts = MLP_TS_MIN;		CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.ts = MLP_TS_MIN - 1;	CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.ts = MLP_TS_MAX;		CHECK_EXPR(mlp_purchase_is_clean(&q));
+	q = p; q.ts = MLP_TS_MAX + 1;	CHECK_EXPR(!mlp_purchase_is_clean(&q));
+	q = p; q.ts = INT64_MIN;		CHECK_EXPR(!mlp_purchase_is_clean(&q));
 }
 
 static void
 test_month_of(void)
 {
 	/* Anchors checked against Python's datetime. */
-	CHECK(utc(2024, 2, 29, 22, 0, 0) == 1709244000);
-	CHECK(utc(1900, 3, 1, 0, 0, 0) == -2203891200);
-	CHECK(utc(1600, 2, 29, 12, 0, 0) == -11670955200);
-	CHECK(utc(1, 1, 1, 0, 0, 0) == MLP_TS_MIN);
-	CHECK(utc(9999, 12, 31, 23, 59, 59) == MLP_TS_MAX);
+	CHECK_EXPR(utc(2024, 2, 29, 22, 0, 0) == 1709244000);
+	CHECK_EXPR(utc(1900, 3, 1, 0, 0, 0) == -2203891200);
+	CHECK_EXPR(utc(1600, 2, 29, 12, 0, 0) == -11670955200);
+	CHECK_EXPR(utc(1, 1, 1, 0, 0, 0) == MLP_TS_MIN);
+	CHECK_EXPR(utc(9999, 12, 31, 23, 59, 59) == MLP_TS_MAX);
 
-	CHECK(mlp_month_of(0) == month_index(1970, 1));
-	CHECK(mlp_month_of(-1) == month_index(1969, 12));
-	CHECK(mlp_month_of(utc(1969, 12, 1, 0, 0, 0)) == month_index(1969, 12));
-	CHECK(mlp_month_of(utc(1969, 12, 1, 0, 0, 0) - 1) == month_index(1969, 11));
+	CHECK_EXPR(mlp_month_of(0) == month_index(1970, 1));
+	CHECK_EXPR(mlp_month_of(-1) == month_index(1969, 12));
+	CHECK_EXPR(mlp_month_of(utc(1969, 12, 1, 0, 0, 0)) == month_index(1969, 12));
+	CHECK_EXPR(mlp_month_of(utc(1969, 12, 1, 0, 0, 0) - 1) == month_index(1969, 11));
 	/* 1900 is not a leap year, 2000 and 1600 are, 2024 is. */
-	CHECK(mlp_month_of(utc(1900, 3, 1, 0, 0, 0)) == month_index(1900, 3));
-	CHECK(mlp_month_of(utc(1900, 3, 1, 0, 0, 0) - 1) == month_index(1900, 2));
-	CHECK(mlp_month_of(utc(2000, 2, 29, 23, 59, 59)) == month_index(2000, 2));
-	CHECK(mlp_month_of(utc(2000, 2, 29, 23, 59, 59) + 1) == month_index(2000, 3));
-	CHECK(mlp_month_of(-11670955200) == month_index(1600, 2));
-	CHECK(mlp_month_of(1709244000) == month_index(2024, 2));
-	CHECK(mlp_month_of(utc(2024, 12, 31, 23, 59, 59)) == month_index(2024, 12));
-	CHECK(mlp_month_of(utc(2024, 12, 31, 23, 59, 59) + 1) == month_index(2025, 1));
-	CHECK(mlp_month_of(MLP_TS_MIN) == month_index(1, 1));
-	CHECK(mlp_month_of(MLP_TS_MAX) == month_index(9999, 12));
+	CHECK_EXPR(mlp_month_of(utc(1900, 3, 1, 0, 0, 0)) == month_index(1900, 3));
+	CHECK_EXPR(mlp_month_of(utc(1900, 3, 1, 0, 0, 0) - 1) == month_index(1900, 2));
+	CHECK_EXPR(mlp_month_of(utc(2000, 2, 29, 23, 59, 59)) == month_index(2000, 2));
+	CHECK_EXPR(mlp_month_of(utc(2000, 2, 29, 23, 59, 59) + 1) == month_index(2000, 3));
+	CHECK_EXPR(mlp_month_of(-11670955200) == month_index(1600, 2));
+	CHECK_EXPR(mlp_month_of(1709244000) == month_index(2024, 2));
+	CHECK_EXPR(mlp_month_of(utc(2024, 12, 31, 23, 59, 59)) == month_index(2024, 12));
+	CHECK_EXPR(mlp_month_of(utc(2024, 12, 31, 23, 59, 59) + 1) == month_index(2025, 1));
+	CHECK_EXPR(mlp_month_of(MLP_TS_MIN) == month_index(1, 1));
+	CHECK_EXPR(mlp_month_of(MLP_TS_MAX) == month_index(9999, 12));
 	/* Far outside the clean range: clamped, no overflow. */
-	CHECK(mlp_month_of(INT64_MIN) == INT32_MIN);
-	CHECK(mlp_month_of(INT64_MAX) == INT32_MAX);
+	CHECK_EXPR(mlp_month_of(INT64_MIN) == INT32_MIN);
+	CHECK_EXPR(mlp_month_of(INT64_MAX) == INT32_MAX);
 
 	/*
 	 * Every day of years 1 .. 9999, walked one day at a time: the first and
@@ -244,8 +212,8 @@ test_month_of(void)
 					}
 					ts += DAY;
 				}
-		CHECK(bad == 0);
-		CHECK(ts == MLP_TS_MAX + 1);
+		CHECK_EXPR(bad == 0);
+		CHECK_EXPR(ts == MLP_TS_MAX + 1);
 	}
 
 	/* mlp_month_start is the inverse: the first second of every month. */
@@ -267,13 +235,13 @@ test_month_of(void)
 				}
 				ts += (int64_t) days_in_month(y, m) * DAY;
 			}
-		CHECK(bad == 0);
-		CHECK(mlp_month_start(month_index(1970, 1)) == 0);
-		CHECK(mlp_month_start(month_index(2024, 3)) == 1709251200);
+		CHECK_EXPR(bad == 0);
+		CHECK_EXPR(mlp_month_start(month_index(1970, 1)) == 0);
+		CHECK_EXPR(mlp_month_start(month_index(2024, 3)) == 1709251200);
 		/* before year 1 and after 9999 too (the month loop asks for month + 1) */
-		CHECK(mlp_month_start(month_index(10000, 1)) == MLP_TS_MAX + 1);
-		CHECK(mlp_month_of(mlp_month_start(month_index(0, 12))) == month_index(0, 12));
-		CHECK(mlp_month_of(mlp_month_start(month_index(-400, 2))) == month_index(-400, 2));
+		CHECK_EXPR(mlp_month_start(month_index(10000, 1)) == MLP_TS_MAX + 1);
+		CHECK_EXPR(mlp_month_of(mlp_month_start(month_index(0, 12))) == month_index(0, 12));
+		CHECK_EXPR(mlp_month_of(mlp_month_start(month_index(-400, 2))) == month_index(-400, 2));
 	}
 }
 
@@ -287,18 +255,18 @@ test_utc_month_of_local_time(void)
 
 	p[0] = purchase(utc(2024, 3, 1, 1, 0, 0) - 3 * HOUR, 10, 50000, 30, MLP_MALE);
 	/* 2023-12-31T23:30:00-02:00 is 2024-01-01T01:30:00Z: January of the next year. */
-	CHECK(mlp_month_of(utc(2023, 12, 31, 23, 30, 0) + 2 * HOUR) == month_index(2024, 1));
+	CHECK_EXPR(mlp_month_of(utc(2023, 12, 31, 23, 30, 0) + 2 * HOUR) == month_index(2024, 1));
 	n = mlp_customer_months(p, 1, true, out);
-	CHECK(n == 1);
-	CHECK(out[0].month == month_index(2024, 2));
+	CHECK_EXPR(n == 1);
+	CHECK_EXPR(out[0].month == month_index(2024, 2));
 
 	/* And one minute later in UTC it is March: two rows, no gap. */
 	p[1] = purchase(utc(2024, 3, 1, 0, 0, 0), 5, 50000, 30, MLP_MALE);
-	CHECK(mlp_months_capacity(p, 2, true) == 2);
+	CHECK_EXPR(mlp_months_capacity(p, 2, true) == 2);
 	n = mlp_customer_months(p, 2, true, out);
-	CHECK(n == 2);
-	CHECK(out[0].month == month_index(2024, 2));
-	CHECK(out[1].month == month_index(2024, 3));
+	CHECK_EXPR(n == 2);
+	CHECK_EXPR(out[0].month == month_index(2024, 2));
+	CHECK_EXPR(out[1].month == month_index(2024, 3));
 	CHECK_NUM(out[1].days_since_last, 0);	/* two hours apart */
 }
 
@@ -329,12 +297,12 @@ test_days(void)
 		p[0] = purchase(t0, 100, 60000, 30, MLP_FEMALE);
 		p[1] = purchase(utc(2024, 2, 10, 15, 0, 0), 20, 60000, 30, MLP_FEMALE);
 		p[2] = purchase(utc(2024, 2, 13, 15, 0, 0), 30, 60000, 30, MLP_FEMALE);
-		CHECK(mlp_customer_months(p, 3, true, out) == 2);
+		CHECK_EXPR(mlp_customer_months(p, 3, true, out) == 2);
 		CHECK_NUM(out[0].days_since_last, -1);
 		CHECK_NUM(out[1].days_since_last, 10);	/* the month's first purchase */
 		CHECK_NUM(out[0].avg_days_between, 4);
 		CHECK_NUM(out[1].avg_days_between, 4);
-		CHECK(out[1].frequency == 2);
+		CHECK_EXPR(out[1].frequency == 2);
 		CHECK_NUM(out[1].purchase_amount, 50);
 	}
 	/* Floors of partial days. */
@@ -350,7 +318,7 @@ test_days(void)
 
 		CHECK_NUM(avg_days_of(a, 2), 0);
 		CHECK_NUM(avg_days_of(b, 2), 0);
-		CHECK(!signbit(avg_days_of(b, 2)));
+		CHECK_EXPR(!signbit(avg_days_of(b, 2)));
 		CHECK_NUM(avg_days_of(c, 1), -1);
 		CHECK_NUM(avg_days_of(d, 3), 0);
 		CHECK_NUM(avg_days_of(e, 2), 1);
@@ -365,7 +333,7 @@ test_days(void)
 
 		p[0] = purchase(utc(2023, 12, 30, 0, 0, 1), 1, 1000, 40, MLP_FEMALE);
 		p[1] = purchase(utc(2024, 1, 1, 0, 0, 0), 1, 1000, 40, MLP_FEMALE);
-		CHECK(mlp_customer_months(p, 2, false, out) == 2);
+		CHECK_EXPR(mlp_customer_months(p, 2, false, out) == 2);
 		CHECK_NUM(out[1].days_since_last, 1);
 		CHECK_NUM(out[1].avg_days_between, 0);
 	}
@@ -388,17 +356,17 @@ test_month_aggregates(void)
 	p[5] = purchase(utc(2024, 7, 3, 0, 0, 0), 5, 1000, 50, MLP_FEMALE);
 	p[6] = purchase(utc(2024, 7, 4, 0, 0, 0), 6, 2000, 45, MLP_FEMALE);
 
-	CHECK(mlp_customer_months(p, 7, true, out) == 2);
-	CHECK(out[0].month == month_index(2024, 6));
-	CHECK(out[0].age == 30);
-	CHECK(out[0].n_male == 2);
-	CHECK(out[0].n_female == 2);
-	CHECK(out[0].n_missing_gender == 1);
-	CHECK(out[0].frequency == 5);
+	CHECK_EXPR(mlp_customer_months(p, 7, true, out) == 2);
+	CHECK_EXPR(out[0].month == month_index(2024, 6));
+	CHECK_EXPR(out[0].age == 30);
+	CHECK_EXPR(out[0].n_male == 2);
+	CHECK_EXPR(out[0].n_female == 2);
+	CHECK_EXPR(out[0].n_missing_gender == 1);
+	CHECK_EXPR(out[0].frequency == 5);
 	CHECK_NUM(out[0].annual_income, 70000);
 	CHECK_NUM(out[0].purchase_amount, 150.25);
 	CHECK_NUM(out[0].clv, 150.25);
-	CHECK(out[1].age == 45);
+	CHECK_EXPR(out[1].age == 45);
 	CHECK_NUM(out[1].annual_income, 2000);
 	CHECK_NUM(out[1].purchase_amount, 11);
 	CHECK_NUM(out[1].clv, 161.25);
@@ -410,18 +378,18 @@ test_month_aggregates(void)
 	p[1] = purchase(t + 1, 1, 1, 46, MLP_MALE);
 	p[2] = purchase(t + 2, 1, 1, 45, MLP_MALE);
 	p[3] = purchase(t + 3, 1, 1, 120, MLP_MALE);
-	CHECK(mlp_customer_months(p, 4, true, out) == 1);
-	CHECK(out[0].age == 46);
+	CHECK_EXPR(mlp_customer_months(p, 4, true, out) == 1);
+	CHECK_EXPR(out[0].age == 46);
 	/* All different: smallest. */
 	p[0].age = 99;
 	p[1].age = 98;
 	p[2].age = 120;
 	p[3].age = 1;
-	CHECK(mlp_customer_months(p, 4, true, out) == 1);
-	CHECK(out[0].age == 1);
+	CHECK_EXPR(mlp_customer_months(p, 4, true, out) == 1);
+	CHECK_EXPR(out[0].age == 1);
 	/* Equal timestamps are fine (stable, same month). */
 	p[1].ts = p[0].ts;
-	CHECK(mlp_customer_months(p, 4, true, out) == 1);
+	CHECK_EXPR(mlp_customer_months(p, 4, true, out) == 1);
 }
 
 static void
@@ -431,27 +399,27 @@ test_month_gender(void)
 
 	memset(&m, 0, sizeof(m));
 	m.n_male = 2; m.n_female = 2; m.n_missing_gender = 0;
-	CHECK(mlp_month_gender(&m, MLP_MALE) == MLP_FEMALE);	/* tie: Female */
+	CHECK_EXPR(mlp_month_gender(&m, MLP_MALE) == MLP_FEMALE);	/* tie: Female */
 	m.n_male = 3; m.n_female = 1;
-	CHECK(mlp_month_gender(&m, MLP_FEMALE) == MLP_MALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_FEMALE) == MLP_MALE);
 	m.n_male = 1; m.n_female = 2;
-	CHECK(mlp_month_gender(&m, MLP_MALE) == MLP_FEMALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_MALE) == MLP_FEMALE);
 	m.n_male = 2; m.n_female = 1; m.n_missing_gender = 2;
-	CHECK(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);	/* 2 vs 3 */
-	CHECK(mlp_month_gender(&m, MLP_MALE) == MLP_MALE);	/* 4 vs 1 */
+	CHECK_EXPR(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);	/* 2 vs 3 */
+	CHECK_EXPR(mlp_month_gender(&m, MLP_MALE) == MLP_MALE);	/* 4 vs 1 */
 	m.n_male = 1; m.n_female = 1; m.n_missing_gender = 1;
-	CHECK(mlp_month_gender(&m, MLP_MALE) == MLP_MALE);
-	CHECK(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_MALE) == MLP_MALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);
 	m.n_male = 0; m.n_female = 0; m.n_missing_gender = 3;
-	CHECK(mlp_month_gender(&m, MLP_MALE) == MLP_MALE);
-	CHECK(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_MALE) == MLP_MALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);
 	m.n_male = 2; m.n_female = 0; m.n_missing_gender = 2;
-	CHECK(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);	/* 2 vs 2 tie */
+	CHECK_EXPR(mlp_month_gender(&m, MLP_FEMALE) == MLP_FEMALE);	/* 2 vs 2 tie */
 	/* A fill that is not a gender fills nothing. */
 	m.n_male = 1; m.n_female = 0; m.n_missing_gender = 5;
-	CHECK(mlp_month_gender(&m, 5) == MLP_MALE);
-	CHECK(mlp_month_gender(&m, MLP_GENDER_MISSING) == MLP_MALE);
-	CHECK(mlp_month_gender(NULL, MLP_MALE) == MLP_FEMALE);
+	CHECK_EXPR(mlp_month_gender(&m, 5) == MLP_MALE);
+	CHECK_EXPR(mlp_month_gender(&m, MLP_GENDER_MISSING) == MLP_MALE);
+	CHECK_EXPR(mlp_month_gender(NULL, MLP_MALE) == MLP_FEMALE);
 }
 
 static void
@@ -467,15 +435,15 @@ test_gap_filling(void)
 	p[2] = purchase(utc(2024, 4, 2, 9, 0, 0), 25.5, 85000, 34, MLP_FEMALE);
 	/* days: -1, 16, 88 -> 103 / 3 = 34 */
 
-	CHECK(mlp_months_capacity(p, 3, true) == 5);
-	CHECK(mlp_months_capacity(p, 3, false) == 3);
+	CHECK_EXPR(mlp_months_capacity(p, 3, true) == 5);
+	CHECK_EXPR(mlp_months_capacity(p, 3, false) == 3);
 	n = mlp_customer_months(p, 3, true, out);
-	CHECK(n == 5);
-	CHECK(out[0].month == month_index(2023, 12));
-	CHECK(out[1].month == month_index(2024, 1));
-	CHECK(out[2].month == month_index(2024, 2));
-	CHECK(out[3].month == month_index(2024, 3));
-	CHECK(out[4].month == month_index(2024, 4));
+	CHECK_EXPR(n == 5);
+	CHECK_EXPR(out[0].month == month_index(2023, 12));
+	CHECK_EXPR(out[1].month == month_index(2024, 1));
+	CHECK_EXPR(out[2].month == month_index(2024, 2));
+	CHECK_EXPR(out[3].month == month_index(2024, 3));
+	CHECK_EXPR(out[4].month == month_index(2024, 4));
 	CHECK_NUM(out[0].days_since_last, -1);
 	CHECK_NUM(out[1].days_since_last, 16);
 	CHECK_NUM(out[2].days_since_last, 46);
@@ -483,36 +451,36 @@ test_gap_filling(void)
 	CHECK_NUM(out[4].days_since_last, 88);
 	CHECK_NUM(out[2].purchase_amount, 0);
 	CHECK_NUM(out[3].purchase_amount, 0);
-	CHECK(out[2].frequency == 0);
-	CHECK(out[3].frequency == 0);
+	CHECK_EXPR(out[2].frequency == 0);
+	CHECK_EXPR(out[3].frequency == 0);
 	CHECK_NUM(out[0].clv, 100);
 	CHECK_NUM(out[1].clv, 140);
 	CHECK_NUM(out[2].clv, 140);
 	CHECK_NUM(out[3].clv, 140);
 	CHECK_NUM(out[4].clv, 165.5);
 	/* Carried forward from January. */
-	CHECK(out[2].age == 34 && out[3].age == 34);
+	CHECK_EXPR(out[2].age == 34 && out[3].age == 34);
 	CHECK_NUM(out[3].annual_income, 90000);
-	CHECK(out[3].n_male == 0 && out[3].n_female == 0 && out[3].n_missing_gender == 1);
+	CHECK_EXPR(out[3].n_male == 0 && out[3].n_female == 0 && out[3].n_missing_gender == 1);
 	for (int i = 0; i < 5; i++)
 		CHECK_NUM(out[i].avg_days_between, 34);
 	CHECK_NUM(out[4].annual_income, 85000);
-	CHECK(out[4].n_female == 1 && out[4].n_missing_gender == 0);
+	CHECK_EXPR(out[4].n_female == 1 && out[4].n_missing_gender == 0);
 
 	/* Serving mode: no gap rows. */
 	n = mlp_customer_months(p, 3, false, out);
-	CHECK(n == 3);
-	CHECK(out[2].month == month_index(2024, 4));
+	CHECK_EXPR(n == 3);
+	CHECK_EXPR(out[2].month == month_index(2024, 4));
 	CHECK_NUM(out[2].days_since_last, 88);
 	CHECK_NUM(out[2].clv, 165.5);
 
 	/* A single gap after a first month: -1 + 30 = 29; across a year end. */
 	p[0] = purchase(utc(2023, 11, 30, 0, 0, 0), 10, 1000, 20, MLP_FEMALE);
 	p[1] = purchase(utc(2024, 1, 1, 0, 0, 0), 10, 1000, 20, MLP_FEMALE);
-	CHECK(mlp_months_capacity(p, 2, true) == 3);
+	CHECK_EXPR(mlp_months_capacity(p, 2, true) == 3);
 	n = mlp_customer_months(p, 2, true, out);
-	CHECK(n == 3);
-	CHECK(out[1].month == month_index(2023, 12));
+	CHECK_EXPR(n == 3);
+	CHECK_EXPR(out[1].month == month_index(2023, 12));
 	CHECK_NUM(out[1].days_since_last, 29);
 	CHECK_NUM(out[2].days_since_last, 32);
 }
@@ -527,18 +495,18 @@ test_bad_input(void)
 	p[1] = purchase(utc(2026, 1, 1, 0, 0, 0), 10, 1000, 20, MLP_FEMALE);
 	p[2] = purchase(utc(2024, 2, 1, 0, 0, 0), 10, 1000, 20, MLP_FEMALE);
 	/* Unsorted: nothing written, even though 2024 -> 2026 would need 25 rows. */
-	CHECK(mlp_months_capacity(p, 3, true) == 2);
+	CHECK_EXPR(mlp_months_capacity(p, 3, true) == 2);
 	out[0].month = 12345;
-	CHECK(mlp_customer_months(p, 3, true, out) == 0);
-	CHECK(out[0].month == 12345);
+	CHECK_EXPR(mlp_customer_months(p, 3, true, out) == 0);
+	CHECK_EXPR(out[0].month == 12345);
 	/* Unclean row inside. */
 	p[2] = purchase(utc(2027, 2, 1, 0, 0, 0), 10, 1000, 0, MLP_FEMALE);
-	CHECK(mlp_customer_months(p, 3, true, out) == 0);
-	CHECK(mlp_customer_months(p, 0, true, out) == 0);
-	CHECK(mlp_customer_months(NULL, 3, true, out) == 0);
-	CHECK(mlp_customer_months(p, 2, true, NULL) == 0);
-	CHECK(mlp_months_capacity(NULL, 3, true) == 0);
-	CHECK(mlp_months_capacity(p, 0, true) == 0);
+	CHECK_EXPR(mlp_customer_months(p, 3, true, out) == 0);
+	CHECK_EXPR(mlp_customer_months(p, 0, true, out) == 0);
+	CHECK_EXPR(mlp_customer_months(NULL, 3, true, out) == 0);
+	CHECK_EXPR(mlp_customer_months(p, 2, true, NULL) == 0);
+	CHECK_EXPR(mlp_months_capacity(NULL, 3, true) == 0);
+	CHECK_EXPR(mlp_months_capacity(p, 0, true) == 0);
 }
 
 static void
@@ -586,7 +554,7 @@ test_indicators(void)
 		ok = ages[i].feature < 0 ? set == 0 : (set == 1 && v[ages[i].feature] == 1);
 		if (!ok)
 			printf("  age %d\n", ages[i].age);
-		CHECK(ok);
+		CHECK_EXPR(ok);
 	}
 	for (size_t i = 0; i < sizeof(incomes) / sizeof(incomes[0]); i++)
 	{
@@ -600,7 +568,7 @@ test_indicators(void)
 		ok = incomes[i].feature < 0 ? set == 0 : (set == 1 && v[incomes[i].feature] == 1);
 		if (!ok)
 			printf("  income %g\n", incomes[i].income);
-		CHECK(ok);
+		CHECK_EXPR(ok);
 	}
 }
 
@@ -639,14 +607,14 @@ test_standardization(void)
 			m.clv = 1e9 + (double[]) {4, 7, 13, 16}[i];
 		mlp_std_accum_add(&acc, &m);
 	}
-	CHECK(mlp_std_accum_finish(&acc, &s, &bad));
-	CHECK(bad == NULL);
+	CHECK_EXPR(mlp_std_accum_finish(&acc, &s, &bad));
+	CHECK_EXPR(bad == NULL);
 	CHECK_NUM(s.mean[MLP_STD_PURCHASE_AMOUNT], 5);
 	CHECK_NUM(s.std[MLP_STD_PURCHASE_AMOUNT], 2);
 	CHECK_NUM(s.mean[MLP_STD_ANNUAL_INCOME], 15);
 	CHECK_NUM(s.std[MLP_STD_ANNUAL_INCOME], 5);
 	CHECK_NUM(s.mean[MLP_STD_CLV], 1e9 + 10);
-	CHECK(fabs(s.std[MLP_STD_CLV] - sqrt(22.5)) < 1e-6);
+	CHECK_EXPR(fabs(s.std[MLP_STD_CLV] - sqrt(22.5)) < 1e-6);
 	CHECK_NUM(s.mean[MLP_STD_AGE_INCOME], 25);
 	CHECK_NUM(s.std[MLP_STD_AGE_INCOME], 15);
 
@@ -680,8 +648,8 @@ test_standardization(void)
 
 		mlp_std_accum_add(&acc, &m);
 	}
-	CHECK(!mlp_std_accum_finish(&acc, &s, &bad));
-	CHECK(bad != NULL && strcmp(bad, "purchase_amount") == 0);
+	CHECK_EXPR(!mlp_std_accum_finish(&acc, &s, &bad));
+	CHECK_EXPR(bad != NULL && strcmp(bad, "purchase_amount") == 0);
 
 	/* Only clv is constant: zero std. */
 	mlp_std_accum_init(&acc);
@@ -691,8 +659,8 @@ test_standardization(void)
 
 		mlp_std_accum_add(&acc, &m);
 	}
-	CHECK(!mlp_std_accum_finish(&acc, &s, &bad));
-	CHECK(bad != NULL && strcmp(bad, "clv") == 0);
+	CHECK_EXPR(!mlp_std_accum_finish(&acc, &s, &bad));
+	CHECK_EXPR(bad != NULL && strcmp(bad, "clv") == 0);
 
 	/* One positive value: std 0. */
 	mlp_std_accum_init(&acc);
@@ -701,11 +669,11 @@ test_standardization(void)
 
 		mlp_std_accum_add(&acc, &m);
 	}
-	CHECK(!mlp_std_accum_finish(&acc, &s, &bad));
-	CHECK(bad != NULL && strcmp(bad, "purchase_amount") == 0);
+	CHECK_EXPR(!mlp_std_accum_finish(&acc, &s, &bad));
+	CHECK_EXPR(bad != NULL && strcmp(bad, "purchase_amount") == 0);
 	/* Empty accumulator. */
 	mlp_std_accum_init(&acc);
-	CHECK(!mlp_std_accum_finish(&acc, &s, NULL));
+	CHECK_EXPR(!mlp_std_accum_finish(&acc, &s, NULL));
 }
 
 static void
@@ -741,7 +709,7 @@ test_vector(void)
 	s.mean[3] = 2e6;	s.std[3] = 3e5;
 	mlp_month_vector(&m, MLP_MALE, &s, v);
 	for (int i = 0; i < MLP_NFEATURES; i++)
-		check_num(v[i], want[i], __LINE__, mlp_feature_names[i]);
+		check_num_at(v[i], want[i], __LINE__, mlp_feature_names[i]);
 	mlp_month_vector(&m, MLP_FEMALE, &s, v);
 	CHECK_NUM(v[MLP_F_GENDER], 1);
 	/* NULL inputs do not crash. */
@@ -761,23 +729,23 @@ test_serving(void)
 
 	/* No history. */
 	newp = purchase(utc(2024, 5, 10, 12, 0, 0), 75, 90000, 41, MLP_MALE);
-	CHECK(mlp_serving_month(NULL, 0, &newp, work, months, &out));
-	CHECK(out.month == month_index(2024, 5));
-	CHECK(out.frequency == 1);
+	CHECK_EXPR(mlp_serving_month(NULL, 0, &newp, work, months, &out));
+	CHECK_EXPR(out.month == month_index(2024, 5));
+	CHECK_EXPR(out.frequency == 1);
 	CHECK_NUM(out.days_since_last, -1);
 	CHECK_NUM(out.avg_days_between, -1);
 	CHECK_NUM(out.purchase_amount, 75);
 	CHECK_NUM(out.clv, 75);
-	CHECK(out.age == 41 && out.n_male == 1);
+	CHECK_EXPR(out.age == 41 && out.n_male == 1);
 
 	/* Same timestamp: the new purchase replaces the stored one. */
 	stored[0] = purchase(utc(2024, 4, 1, 0, 0, 0), 10, 90000, 41, MLP_MALE);
 	stored[1] = purchase(utc(2024, 5, 10, 12, 0, 0), 500, 95000, 42, MLP_FEMALE);
-	CHECK(mlp_serving_month(stored, 2, &newp, work, months, &out));
-	CHECK(out.frequency == 1);
+	CHECK_EXPR(mlp_serving_month(stored, 2, &newp, work, months, &out));
+	CHECK_EXPR(out.frequency == 1);
 	CHECK_NUM(out.purchase_amount, 75);
 	CHECK_NUM(out.annual_income, 90000);
-	CHECK(out.age == 41 && out.n_male == 1 && out.n_female == 0);
+	CHECK_EXPR(out.age == 41 && out.n_male == 1 && out.n_female == 0);
 	CHECK_NUM(out.clv, 85);
 	CHECK_NUM(out.days_since_last, 39);	/* Apr 1 00:00 -> May 10 12:00 */
 	CHECK_NUM(out.avg_days_between, 19);	/* (-1 + 39) / 2 */
@@ -789,44 +757,44 @@ test_serving(void)
 	stored[3] = purchase(utc(2024, 5, 3, 0, 0, 0), 30, 90000, 41, MLP_GENDER_OTHER);
 	stored[4] = purchase(utc(2024, 5, 4, 0, 0, 0), 40, 90000, 41, MLP_GENDER_MISSING);
 	stored[5] = purchase(utc(2024, 5, 20, 0, 0, 0), 5, NAN, 41, MLP_FEMALE);
-	CHECK(mlp_serving_month(stored, 6, &newp, work, months, &out));
-	CHECK(out.frequency == 2);	/* May 4 and newp */
+	CHECK_EXPR(mlp_serving_month(stored, 6, &newp, work, months, &out));
+	CHECK_EXPR(out.frequency == 2);	/* May 4 and newp */
 	CHECK_NUM(out.purchase_amount, 115);
 	CHECK_NUM(out.clv, 125);
 	CHECK_NUM(out.days_since_last, 33);	/* Apr 1 -> May 4 */
-	CHECK(out.n_male == 2 && out.n_female == 0 && out.n_missing_gender == 0);
-	CHECK(mlp_month_gender(&out, MLP_FEMALE) == MLP_MALE);
+	CHECK_EXPR(out.n_male == 2 && out.n_female == 0 && out.n_missing_gender == 0);
+	CHECK_EXPR(mlp_month_gender(&out, MLP_FEMALE) == MLP_MALE);
 	CHECK_NUM(out.avg_days_between, 12);	/* (-1 + 33 + 6) / 3 = 12.67 */
 
 	/* newp with a missing gender leaves the stored ones missing. */
 	newp.gender = MLP_GENDER_MISSING;
-	CHECK(mlp_serving_month(stored, 6, &newp, work, months, &out));
-	CHECK(out.n_male == 0 && out.n_female == 0 && out.n_missing_gender == 2);
-	CHECK(mlp_month_gender(&out, MLP_FEMALE) == MLP_FEMALE);
+	CHECK_EXPR(mlp_serving_month(stored, 6, &newp, work, months, &out));
+	CHECK_EXPR(out.n_male == 0 && out.n_female == 0 && out.n_missing_gender == 2);
+	CHECK_EXPR(mlp_month_gender(&out, MLP_FEMALE) == MLP_FEMALE);
 
 	/* A late purchase: the row of its own (earlier) month, no gap rows. */
 	stored[0] = purchase(utc(2024, 1, 15, 0, 0, 0), 10, 1000, 30, MLP_FEMALE);
 	stored[1] = purchase(utc(2024, 6, 15, 0, 0, 0), 20, 1000, 30, MLP_FEMALE);
 	newp = purchase(utc(2024, 3, 1, 0, 0, 0), 7, 1000, 31, MLP_FEMALE);
-	CHECK(mlp_serving_month(stored, 2, &newp, work, months, &out));
-	CHECK(out.month == month_index(2024, 3));
+	CHECK_EXPR(mlp_serving_month(stored, 2, &newp, work, months, &out));
+	CHECK_EXPR(out.month == month_index(2024, 3));
 	CHECK_NUM(out.clv, 17);
 	CHECK_NUM(out.days_since_last, 46);	/* Jan 15 -> Mar 1 (leap year) */
 
 	/* Unsorted history is still handled. */
 	stored[0] = purchase(utc(2024, 6, 15, 0, 0, 0), 20, 1000, 30, MLP_FEMALE);
 	stored[1] = purchase(utc(2024, 1, 15, 0, 0, 0), 10, 1000, 30, MLP_FEMALE);
-	CHECK(mlp_serving_month(stored, 2, &newp, work, months, &out));
+	CHECK_EXPR(mlp_serving_month(stored, 2, &newp, work, months, &out));
 	CHECK_NUM(out.clv, 17);
 
 	/* newp unclean: refused. */
 	newp.age = 0;
-	CHECK(!mlp_serving_month(stored, 2, &newp, work, months, &out));
+	CHECK_EXPR(!mlp_serving_month(stored, 2, &newp, work, months, &out));
 	newp.age = 30;
 	newp.amount = NAN;
-	CHECK(!mlp_serving_month(stored, 2, &newp, work, months, &out));
+	CHECK_EXPR(!mlp_serving_month(stored, 2, &newp, work, months, &out));
 	newp.amount = 1;
-	CHECK(!mlp_serving_month(stored, 2, &newp, NULL, months, &out));
+	CHECK_EXPR(!mlp_serving_month(stored, 2, &newp, NULL, months, &out));
 }
 
 /* Deterministic pseudo-random numbers (xorshift64). */
@@ -924,8 +892,8 @@ test_random(void)
 			(void) mlp_serving_month(p, n - 1, &p[n - 1], work, months, &one);
 		}
 	}
-	CHECK(bad_invariant == 0);
-	CHECK(bad_junk == 0);
+	CHECK_EXPR(bad_invariant == 0);
+	CHECK_EXPR(bad_junk == 0);
 }
 
 /*
@@ -947,26 +915,26 @@ test_subsecond(void)
 	p[0].usec = 500000;
 	p[1] = purchase(utc(2024, 5, 1, 0, 0, 0), 10, 50000, 30, MLP_FEMALE);
 	p[1].usec = 400000;
-	CHECK(mlp_customer_months(p, 2, true, out) == 2);
-	CHECK(out[1].days_since_last == 0);
-	CHECK(out[0].avg_days_between == 0);	/* (-1 + 0) / 2 truncated */
+	CHECK_EXPR(mlp_customer_months(p, 2, true, out) == 2);
+	CHECK_EXPR(out[1].days_since_last == 0);
+	CHECK_EXPR(out[0].avg_days_between == 0);	/* (-1 + 0) / 2 truncated */
 
 	/* serving: 0.3 s apart, both kept */
 	newp = p[0];
 	newp.usec = 200000;
-	CHECK(mlp_serving_month(p, 1, &newp, work, months, &m));
-	CHECK(m.frequency == 2);
+	CHECK_EXPR(mlp_serving_month(p, 1, &newp, work, months, &m));
+	CHECK_EXPR(m.frequency == 2);
 	/* the same instant: the new one replaces the stored one */
 	newp.usec = 500000;
 	newp.amount = 99;
-	CHECK(mlp_serving_month(p, 1, &newp, work, months, &m));
-	CHECK(m.frequency == 1 && m.purchase_amount == 99);
+	CHECK_EXPR(mlp_serving_month(p, 1, &newp, work, months, &m));
+	CHECK_EXPR(m.frequency == 1 && m.purchase_amount == 99);
 
 	/* a fraction outside a second is not clean */
 	newp.usec = 1000000;
-	CHECK(!mlp_purchase_is_clean(&newp));
+	CHECK_EXPR(!mlp_purchase_is_clean(&newp));
 	newp.usec = -1;
-	CHECK(!mlp_purchase_is_clean(&newp));
+	CHECK_EXPR(!mlp_purchase_is_clean(&newp));
 }
 
 int
@@ -989,6 +957,5 @@ main(void)
 	test_subsecond();
 	test_random();
 
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "check.h"
 #include "xgb_model.h"
 #include "xgb_reference.h"
 #include "xgb_train.h"
@@ -40,31 +41,9 @@ train_json(const float *X, const float *y, size_t nrows, size_t ncols,
 	return ok;
 }
 
-static int	n_passed;
-static int	n_failed;
 
 static bool stop_now(void *arg);
 static const char *data_dir = "data";
-
-static void check(bool ok, const char *fmt,...) __attribute__((format(printf, 2, 3)));
-
-static void
-check(bool ok, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (ok)
-	{
-		n_passed++;
-		return;
-	}
-	n_failed++;
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static double
 now_seconds(void)
@@ -174,7 +153,7 @@ test_trained(const char *label, const MlpTrainParam *params, size_t nparams,
 
 	if (!X || !y || !T || !ref)
 	{
-		check(false, "%s: out of memory", label);
+		CHECKF(false, "%s: out of memory", label);
 		goto done;
 	}
 	make_data(ntrain, 42, X, y);
@@ -187,27 +166,27 @@ test_trained(const char *label, const MlpTrainParam *params, size_t nparams,
 
 	if (!train_json(X, y, ntrain, NFEAT, &spec, &json, &json_len, err, sizeof(err)))
 	{
-		check(false, "%s: training failed: %s", label, err);
+		CHECKF(false, "%s: training failed: %s", label, err);
 		goto done;
 	}
-	check(json != NULL && json_len > 0 && json[json_len] == '\0',
+	CHECKF(json != NULL && json_len > 0 && json[json_len] == '\0',
 		  "%s: trained model is NUL-terminated JSON", label);
 
 	rc = mlp_model_parse(json, json_len, &model, err, sizeof(err));
-	check(rc == MLP_MODEL_OK, "%s: parse trained model: rc %d: %s", label, rc, err);
+	CHECKF(rc == MLP_MODEL_OK, "%s: parse trained model: rc %d: %s", label, rc, err);
 	if (rc != MLP_MODEL_OK)
 		goto done;
-	check(mlp_model_kind(model) == kind, "%s: kind", label);
-	check(strcmp(mlp_model_algorithm(model), algorithm) == 0,
+	CHECKF(mlp_model_kind(model) == kind, "%s: kind", label);
+	CHECKF(strcmp(mlp_model_algorithm(model), algorithm) == 0,
 		  "%s: algorithm is %s, expected %s", label, mlp_model_algorithm(model), algorithm);
-	check(mlp_model_num_features(model) == NFEAT, "%s: num_features %d", label,
+	CHECKF(mlp_model_num_features(model) == NFEAT, "%s: num_features %d", label,
 		  mlp_model_num_features(model));
-	check(mlp_model_num_trees(model) == expect_trees, "%s: num_trees %d, expected %d",
+	CHECKF(mlp_model_num_trees(model) == expect_trees, "%s: num_trees %d, expected %d",
 		  label, mlp_model_num_trees(model), expect_trees);
 
 	if (!mlp_xgb_predict_dense(json, json_len, T, ntest, NFEAT, 1, ref, err, sizeof(err)))
 	{
-		check(false, "%s: mlp_xgb_predict_dense failed: %s", label, err);
+		CHECKF(false, "%s: mlp_xgb_predict_dense failed: %s", label, err);
 		goto done;
 	}
 	for (size_t i = 0; i < ntest; i++)
@@ -230,17 +209,17 @@ test_trained(const char *label, const MlpTrainParam *params, size_t nparams,
 		var += ((double) ref[i] - mean) * ((double) ref[i] - mean);
 	var /= (double) ntest;
 
-	check(max_diff <= 1e-5, "%s: max |mlpipe - xgboost| = %g over %zu rows (limit 1e-5)",
+	CHECKF(max_diff <= 1e-5, "%s: max |mlpipe - xgboost| = %g over %zu rows (limit 1e-5)",
 		  label, max_diff, ntest);
 	if (bit_exact)
-		check(mismatches == 0, "%s: %zu of %zu predictions not bit-equal to XGBoost's",
+		CHECKF(mismatches == 0, "%s: %zu of %zu predictions not bit-equal to XGBoost's",
 			  label, mismatches, ntest);
 	/* a constant model would make the comparison meaningless */
-	check(var > 0.1, "%s: predictions barely vary (variance %g): model did not learn", label, var);
+	CHECKF(var > 0.1, "%s: predictions barely vary (variance %g): model did not learn", label, var);
 	printf("   %-14s %zu bytes of JSON, max diff %g, %zu/%zu not bit-equal\n",
 		   label, json_len, max_diff, mismatches, ntest);
 
-	check(isnan(mlp_model_predict(model, (const double[NFEAT]) {0}, NFEAT - 1)),
+	CHECKF(isnan(mlp_model_predict(model, (const double[NFEAT]) {0}, NFEAT - 1)),
 		  "%s: wrong feature count gives NaN", label);
 
 done:
@@ -296,7 +275,7 @@ test_forest_stop(void)
 
 	if (!X || !y)
 	{
-		check(false, "forest stop: out of memory");
+		CHECKF(false, "forest stop: out of memory");
 		free(X);
 		free(y);
 		return;
@@ -306,13 +285,13 @@ test_forest_stop(void)
 	spec.stop = stop_now;
 	spec.stop_arg = &calls;
 	ok = train_json(X, y, n, NFEAT, &spec, &json, &json_len, err, sizeof(err));
-	check(!ok && json == NULL && strcmp(err, "canceled") == 0,
+	CHECKF(!ok && json == NULL && strcmp(err, "canceled") == 0,
 		  "forest of 10000 trees stopped early: ok=%d err=%s", ok, ok ? "" : err);
-	check(calls <= 4, "forest stop asked %d times before stopping", calls);
+	CHECKF(calls <= 4, "forest stop asked %d times before stopping", calls);
 	spec.rounds = 0;
 	spec.stop = NULL;
 	ok = train_json(X, y, n, NFEAT, &spec, &json, &json_len, err, sizeof(err));
-	check(!ok, "a forest of 0 trees is refused");
+	CHECKF(!ok, "a forest of 0 trees is refused");
 	free(X);
 	free(y);
 }
@@ -341,25 +320,25 @@ test_training_errors(void)
 	MlpTrainSpec spec = {.rounds = 10, .nthread = 1, .stop = stop_now, .stop_arg = &calls};
 
 	ok = train_json(X, y, 4, 2, &spec, &json, &json_len, err, sizeof(err));
-	check(!ok && json == NULL && json_len == 0, "train: stop callback cancels training");
-	check(strcmp(err, "canceled") == 0, "train: stop message is \"canceled\", got \"%s\"", err);
-	check(calls == 3, "train: stop callback called between rounds (%d calls)", calls);
+	CHECKF(!ok && json == NULL && json_len == 0, "train: stop callback cancels training");
+	CHECKF(strcmp(err, "canceled") == 0, "train: stop message is \"canceled\", got \"%s\"", err);
+	CHECKF(calls == 3, "train: stop callback called between rounds (%d calls)", calls);
 
 	err[0] = '\0';
 	spec = (MlpTrainSpec) {.params = bad, .nparams = 1, .rounds = 2, .nthread = 1};
 	ok = train_json(X, y, 4, 2, &spec, &json, &json_len, err, sizeof(err));
-	check(!ok && json == NULL, "train: a bad parameter fails");
-	check(strstr(err, "XGBoost") != NULL && strchr(err, '\n') == NULL,
+	CHECKF(!ok && json == NULL, "train: a bad parameter fails");
+	CHECKF(strstr(err, "XGBoost") != NULL && strchr(err, '\n') == NULL,
 		  "train: XGBoost's error is reported on one line: \"%s\"", err);
 
 	err[0] = '\0';
 	spec = (MlpTrainSpec) {.rounds = 2, .nthread = 1};
 	ok = train_json(X, y, 0, 2, &spec, &json, &json_len, err, sizeof(err));
-	check(!ok && err[0] != '\0', "train: no rows is refused");
+	CHECKF(!ok && err[0] != '\0', "train: no rows is refused");
 
 	err[0] = '\0';
 	ok = mlp_xgb_predict_dense("{\"not\":\"a model\"}", 17, X, 4, 2, 1, y, err, sizeof(err));
-	check(!ok && err[0] != '\0', "predict_dense: a bad model is refused: %s", err);
+	CHECKF(!ok && err[0] != '\0', "predict_dense: a bad model is refused: %s", err);
 }
 
 /* ---- files ---- */
@@ -406,7 +385,7 @@ test_python_fixtures(void)
 	int			rows = 0;
 
 	expected = read_file("python_expected.txt", &len);
-	check(expected != NULL, "python fixtures: cannot read %s/python_expected.txt", data_dir);
+	CHECKF(expected != NULL, "python fixtures: cannot read %s/python_expected.txt", data_dir);
 	if (expected == NULL)
 		return;
 
@@ -439,22 +418,22 @@ test_python_fixtures(void)
 		}
 
 		json = read_file(name, &json_len);
-		check(json != NULL, "python fixtures: cannot read %s", name);
+		CHECKF(json != NULL, "python fixtures: cannot read %s", name);
 		if (json == NULL)
 			continue;
 		rc = mlp_model_parse(json, json_len, &model, err, sizeof(err));
-		check(rc == MLP_MODEL_OK, "python fixture %s: rc %d: %s", name, rc, err);
+		CHECKF(rc == MLP_MODEL_OK, "python fixture %s: rc %d: %s", name, rc, err);
 		if (rc == MLP_MODEL_OK)
 		{
 			got = mlp_model_predict(model, x, 5);
-			check(fabs((double) got - want) <= 1e-6 * fmax(1.0, fabs(want)),
+			CHECKF(fabs((double) got - want) <= 1e-6 * fmax(1.0, fabs(want)),
 				  "python fixture %s row %d: got %.9g, Python printed %.9g", name, rows % 12, got, want);
 			rows++;
 		}
 		mlp_model_free(model);
 		free(json);
 	}
-	check(rows == 36, "python fixtures: %d rows compared, expected 36", rows);
+	CHECKF(rows == 36, "python fixtures: %d rows compared, expected 36", rows);
 	free(expected);
 }
 
@@ -471,11 +450,11 @@ expect_refused(const char *label, const char *data, size_t len,
 
 	memset(err, 'x', sizeof(err));
 	rc = mlp_model_parse(data, len, &model, err, sizeof(err));
-	check(rc == want, "%s: rc %d, expected %d (%s)", label, rc, want, err);
-	check(model == NULL, "%s: *out is not NULL on failure", label);
-	check(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0',
+	CHECKF(rc == want, "%s: rc %d, expected %d (%s)", label, rc, want, err);
+	CHECKF(model == NULL, "%s: *out is not NULL on failure", label);
+	CHECKF(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0',
 		  "%s: no error message", label);
-	check(strstr(err, needle) != NULL, "%s: message \"%s\" does not mention \"%s\"",
+	CHECKF(strstr(err, needle) != NULL, "%s: message \"%s\" does not mention \"%s\"",
 		  label, err, needle);
 	if (rc == MLP_MODEL_OK)
 		mlp_model_free(model);
@@ -486,7 +465,7 @@ expect_refused_json(const char *label, json_t *doc, MlpModelError want, const ch
 {
 	char	   *text = json_dumps(doc, JSON_COMPACT);
 
-	check(text != NULL, "%s: json_dumps", label);
+	CHECKF(text != NULL, "%s: json_dumps", label);
 	if (text != NULL)
 		expect_refused(label, text, strlen(text), want, needle);
 	free(text);
@@ -520,7 +499,7 @@ expect_refused_text(const char *label, json_t *doc, const char *from, const char
 	char	   *at = text ? strstr(text, from) : NULL;
 	char	   *edited;
 
-	check(at != NULL, "%s: marker not found", label);
+	CHECKF(at != NULL, "%s: marker not found", label);
 	if (at == NULL)
 	{
 		free(text);
@@ -551,11 +530,11 @@ test_broken(void)
 	static const char ubjson[] = "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{";
 
 	base = read_file("python_gbtree.json", &len);
-	check(base != NULL, "broken: cannot read python_gbtree.json");
+	CHECKF(base != NULL, "broken: cannot read python_gbtree.json");
 	if (base == NULL)
 		return;
 	orig = json_loadb(base, len, 0, &jerr);
-	check(orig != NULL, "broken: jansson cannot read the fixture");
+	CHECKF(orig != NULL, "broken: jansson cannot read the fixture");
 	if (orig == NULL)
 	{
 		free(base);
@@ -585,7 +564,7 @@ test_broken(void)
 	t = tree0(orig);
 	l0 = get_int(t, "left_children", 0);
 	r0 = get_int(t, "right_children", 0);
-	check(l0 > 0 && r0 > 0 && get_int(t, "left_children", (size_t) l0) > 0 &&
+	CHECKF(l0 > 0 && r0 > 0 && get_int(t, "left_children", (size_t) l0) > 0 &&
 		  get_int(t, "left_children", (size_t) r0) > 0,
 		  "broken: fixture tree 0 should have two levels of splits");
 
@@ -732,7 +711,7 @@ test_broken(void)
 				break;
 			}
 		}
-		check(found, "fixture python_gbtree.json should contain deleted (pruned) nodes");
+		CHECKF(found, "fixture python_gbtree.json should contain deleted (pruned) nodes");
 	}
 
 	json_decref(orig);
@@ -741,7 +720,7 @@ test_broken(void)
 	/* gblinear weights length */
 	base = read_file("python_gblinear.json", &len);
 	orig = base ? json_loadb(base, len, 0, &jerr) : NULL;
-	check(orig != NULL, "broken: cannot read python_gblinear.json");
+	CHECKF(orig != NULL, "broken: cannot read python_gblinear.json");
 	if (orig != NULL)
 	{
 		doc = json_deep_copy(orig);
@@ -915,7 +894,7 @@ test_handmade(void)
 		doc = make_gbtree_doc(trees, 2, "5E-1");
 	}
 	model = parse_doc(doc, err, sizeof(err), &rc);
-	check(rc == MLP_MODEL_OK, "handmade: rc %d: %s", rc, err);
+	CHECKF(rc == MLP_MODEL_OK, "handmade: rc %d: %s", rc, err);
 	if (model != NULL)
 	{
 		struct
@@ -936,15 +915,15 @@ test_handmade(void)
 			{1e300, -1e300, 0.5f + 1 + 20},	/* out of float range: +-inf */
 		};
 
-		check(mlp_model_num_trees(model) == 2 && mlp_model_num_parallel_tree(model) == 1,
+		CHECKF(mlp_model_num_trees(model) == 2 && mlp_model_num_parallel_tree(model) == 1,
 			  "handmade: tree counts");
-		check(strcmp(mlp_model_algorithm(model), "xgboost") == 0, "handmade: algorithm");
+		CHECKF(strcmp(mlp_model_algorithm(model), "xgboost") == 0, "handmade: algorithm");
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		{
 			double		x[2] = {cases[i].x0, cases[i].x1};
 			float		got = mlp_model_predict(model, x, 2);
 
-			check(got == cases[i].want, "handmade case %zu: got %g, want %g", i, got, cases[i].want);
+			CHECKF(got == cases[i].want, "handmade case %zu: got %g, want %g", i, got, cases[i].want);
 		}
 		mlp_model_free(model);
 	}
@@ -953,15 +932,15 @@ test_handmade(void)
 	/* Depth limit: 64 levels are evaluated, 65 refused. */
 	doc = make_chain_doc(64);
 	model = parse_doc(doc, err, sizeof(err), &rc);
-	check(rc == MLP_MODEL_OK, "chain 64: rc %d: %s", rc, err);
+	CHECKF(rc == MLP_MODEL_OK, "chain 64: rc %d: %s", rc, err);
 	if (model != NULL)
 	{
 		double		x[2] = {10.5, 0};
 		double		far[2] = {1000, 0};
 
-		check(mlp_model_predict(model, x, 2) == 11.25f, "chain 64: x=10.5 gives %g",
+		CHECKF(mlp_model_predict(model, x, 2) == 11.25f, "chain 64: x=10.5 gives %g",
 			  mlp_model_predict(model, x, 2));
-		check(mlp_model_predict(model, far, 2) == -1.0f, "chain 64: x=1000 gives %g",
+		CHECKF(mlp_model_predict(model, far, 2) == -1.0f, "chain 64: x=1000 gives %g",
 			  mlp_model_predict(model, far, 2));
 		mlp_model_free(model);
 	}
@@ -973,7 +952,7 @@ test_handmade(void)
 	/* A model of zero trees predicts base_score; a single-leaf tree works. */
 	doc = make_gbtree_doc(json_array(), 3, "1.25E0");
 	model = parse_doc(doc, err, sizeof(err), &rc);
-	check(rc == MLP_MODEL_OK && model != NULL &&
+	CHECKF(rc == MLP_MODEL_OK && model != NULL &&
 		  mlp_model_predict(model, (const double[3]) {1, 2, 3}, 3) == 1.25f,
 		  "zero trees: base_score only (rc %d: %s)", rc, err);
 	mlp_model_free(model);
@@ -986,7 +965,7 @@ test_handmade(void)
 		json_array_append_new(trees, make_tree(0, 1, l, r, p, s, c, d, 3));
 		doc = make_gbtree_doc(trees, 3, "[1E0]");	/* XGBoost 2.x style */
 		model = parse_doc(doc, err, sizeof(err), &rc);
-		check(rc == MLP_MODEL_OK && model != NULL &&
+		CHECKF(rc == MLP_MODEL_OK && model != NULL &&
 			  mlp_model_predict(model, (const double[3]) {NAN, 2, 3}, 3) == 1.125f,
 			  "single leaf: rc %d: %s", rc, err);
 		mlp_model_free(model);
@@ -1010,7 +989,7 @@ test_mutations(void)
 	int			bad = 0;
 
 	base = read_file("python_rf.json", &len);
-	check(base != NULL, "mutations: cannot read python_rf.json");
+	CHECKF(base != NULL, "mutations: cannot read python_rf.json");
 	if (base == NULL)
 		return;
 	buf = malloc(len);
@@ -1057,7 +1036,7 @@ test_mutations(void)
 		else
 			bad++;
 	}
-	check(bad == 0, "mutations: %d results were neither a model nor a refusal with a message", bad);
+	CHECKF(bad == 0, "mutations: %d results were neither a model nor a refusal with a message", bad);
 	printf("   mutations: %d parsed, %d refused\n", ok, refused);
 	free(buf);
 	free(base);
@@ -1098,20 +1077,20 @@ report_timing(void)
 
 	if (!train_json(X, y, ntrain, NFEAT, &spec, &json, &json_len, err, sizeof(err)))
 	{
-		check(false, "timing: training failed: %s", err);
+		CHECKF(false, "timing: training failed: %s", err);
 		goto done;
 	}
 	t0 = now_seconds();
 	rc = mlp_model_parse(json, json_len, &model, err, sizeof(err));
 	t_parse = now_seconds() - t0;
-	check(rc == MLP_MODEL_OK, "timing: parse: %s", err);
+	CHECKF(rc == MLP_MODEL_OK, "timing: parse: %s", err);
 	if (rc != MLP_MODEL_OK)
 		goto done;
 
 	t0 = now_seconds();
 	if (!mlp_xgb_predict_dense(json, json_len, T, nrows, NFEAT, 1, ref, err, sizeof(err)))
 	{
-		check(false, "timing: xgboost predict failed: %s", err);
+		CHECKF(false, "timing: xgboost predict failed: %s", err);
 		goto done;
 	}
 	t_xgb = now_seconds() - t0;
@@ -1126,7 +1105,7 @@ report_timing(void)
 			mismatches++;
 	}
 	t_ours = now_seconds() - t0;
-	check(mismatches == 0, "timing model: %zu of %zu predictions differ from XGBoost's",
+	CHECKF(mismatches == 0, "timing model: %zu of %zu predictions differ from XGBoost's",
 		  mismatches, nrows);
 
 	printf("   timing: 200 trees depth 6 (%zu bytes JSON, parsed in %.2f ms), %zu rows:\n",
@@ -1170,6 +1149,5 @@ main(int argc, char **argv)
 	if (getenv("MLP_SKIP_TIMING") == NULL)
 		report_timing();
 
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }
