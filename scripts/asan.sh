@@ -49,9 +49,12 @@ pg_start_valgrind() {
 	local home
 	home=$(cluster_home)
 	mkdir -p "$home/valgrind"
-	[ "$(id -u)" -eq 0 ] && chown postgres: "$home/valgrind"
+	# PostgreSQL's own habits that look like errors (the file says which)
+	cp "$top/scripts/valgrind.supp" "$home/valgrind/mlpipe.supp"
+	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$home/valgrind"
 	as_server_user nohup valgrind --tool=memcheck --trace-children=yes \
 		--leak-check=no --track-origins=yes --num-callers=40 --error-limit=no \
+		--suppressions="$home/valgrind/mlpipe.supp" \
 		--log-file="$home/valgrind/valgrind.%p.log" \
 		"$pgbin/postgres" -D "$home/data" >>"$home/server.log" 2>&1 </dev/null &
 	for _ in $(seq 1 240); do
