@@ -467,6 +467,31 @@ if want http; then
 		put "call_${what}_us" "$(calc "$(median_of call_$what) * 1000 / 5000" 1)"
 	done
 
+	# Rows per second through each way of predicting: one purchase per
+	# request (/predict, OIP infer with N=1) against 100 per request
+	# (/predict/batch, OIP infer with N=100), alternating, 8 connections
+	rows_kinds="predict:1:/predict oip:1:/v2/models/xgboost/versions/1.0/infer batch:100:/predict/batch oip:100:/v2/models/xgboost/versions/1.0/infer"
+	for r in $(seq 1 "$http_rounds"); do
+		for spec in $rows_kinds; do
+			IFS=: read -r kind n path <<<"$spec"
+			step "http: rows per second, round $r/$http_rounds, $kind with $n row(s) per request, 8 connections, ${http_seconds}s"
+			BENCH_KIND=$kind BENCH_N=$n BENCH_CUSTOMERS=$ncustomers wrk -t2 -c8 -d"${http_seconds}s" \
+				-s tests/bench/rows.lua "http://127.0.0.1:$iport$path" >"$out/rows-$kind-$n-r$r.txt" 2>&1 ||
+				die "wrk failed: $(cat "$out/rows-$kind-$n-r$r.txt")"
+			line=$(grep '^BENCH ' "$out/rows-$kind-$n-r$r.txt") || die "wrk printed no summary: $(cat "$out/rows-$kind-$n-r$r.txt")"
+			get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $line"; }
+			[ "$(get status_errors)" = 0 ] || die "$kind with $n rows: $(get status_errors) error answers; see $out/rows-$kind-$n-r$r.txt"
+			record "rows_${kind}_${n}_rps" "$(calc "$(get requests) / ($(get duration_us) / 1e6)" 0)"
+			record "rows_${kind}_${n}_rows" "$(calc "$(get requests) * $n / ($(get duration_us) / 1e6)" 0)"
+			echo "    $(calc "$(get requests) / ($(get duration_us) / 1e6)" 0) requests/s, $(calc "$(get requests) * $n / ($(get duration_us) / 1e6)" 0) rows/s"
+		done
+	done
+	for spec in $rows_kinds; do
+		IFS=: read -r kind n path <<<"$spec"
+		put "rows_${kind}_${n}_rps" "$(calc "$(median_of "rows_${kind}_${n}_rps")" 0)"
+		put "rows_${kind}_${n}_rows" "$(calc "$(median_of "rows_${kind}_${n}_rows")" 0)"
+	done
+
 	for name in registry preprocessing inference; do
 		put "rss_$name" "$(awk '/^VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/${svc_pid[$name]}/status")"
 	done
@@ -556,6 +581,15 @@ v() { echo "${R[$1]:--}"; }
 		echo "Per call inside the server (plpgsql PERFORM loop, each call a new query as each request is): empty statement $(v call_empty_us) µs, registry lookup alone (\`mlpipe.find_model_id('xgboost','1.0')\`, which a backend runs once per model until the registry changes) $(v call_lookup_us) µs, the customer's history (the query the features run) $(v call_history_us) µs, whole \`mlpipe_predict(...)\` $(v call_predict_us) µs."
 		echo
 		echo "RSS after the runs (VmRSS): registry $(v rss_registry), preprocessing $(v rss_preprocessing), inference $(v rss_inference)."
+		echo
+		echo "Rows per second (wrk, 8 connections, random existing customers, medians of $http_rounds alternating rounds): one purchase per request against 100, through the old API and the Open Inference Protocol V2 (six raw input tensors; each request is one database round trip)."
+		echo
+		echo "| endpoint | rows per request | requests/s | rows/s |"
+		echo "| --- | ---: | ---: | ---: |"
+		echo "| POST /predict | 1 | $(v rows_predict_1_rps) | $(v rows_predict_1_rows) |"
+		echo "| POST /v2/models/xgboost/versions/1.0/infer | 1 | $(v rows_oip_1_rps) | $(v rows_oip_1_rows) |"
+		echo "| POST /predict/batch | 100 | $(v rows_batch_100_rps) | $(v rows_batch_100_rows) |"
+		echo "| POST /v2/models/xgboost/versions/1.0/infer | 100 | $(v rows_oip_100_rps) | $(v rows_oip_100_rows) |"
 	fi
 } >"$out/results.md"
 

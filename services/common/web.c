@@ -31,7 +31,8 @@ web_reply_asset(struct reply *rep, const struct asset *table, size_t n, const ch
 		if (strcmp(table[i].name, name) != 0)
 			continue;
 		reply_bytes(rep, 200, table[i].data, (size_t) (table[i].end - table[i].data));
-		rep->content_type = table[i].content_type;
+		if (rep->status == 200)
+			rep->content_type = table[i].content_type;
 		return;
 	}
 	reply_detail(rep, 404, "Not Found");
@@ -49,7 +50,8 @@ handle_docs(struct request *req, struct reply *rep)
 {
 	(void) req;
 	reply_bytes(rep, 200, docs_html, (size_t) (docs_html_end - docs_html));
-	rep->content_type = "text/html; charset=utf-8";
+	if (rep->status == 200)
+		rep->content_type = "text/html; charset=utf-8";
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oip_http.h"
 #include "prediction.h"
 #include "service.h"
 #include "web.h"
@@ -20,7 +21,10 @@ enum
 	ST_PREDICT,
 	ST_PREDICT_MANY,
 	ST_BATCH,
-	ST_LIST
+	ST_LIST,
+	ST_OIP_META,
+	ST_OIP_INFER_RAW,
+	ST_OIP_INFER_FEATURES
 };
 
 /*
@@ -33,6 +37,10 @@ enum
  * coalescer carries one value per request; versions hold no space.
  */
 static const struct db_statement statements[] = {
+	/* the Open Inference Protocol V2 (oip_http.h) */
+	[ST_OIP_META] = {"oip_meta", OIP_SQL_META, 2, 1},
+	[ST_OIP_INFER_RAW] = {"oip_infer_raw", OIP_SQL_INFER_RAW, 8, 1},
+	[ST_OIP_INFER_FEATURES] = {"oip_infer_features", OIP_SQL_INFER_FEATURES, 3, 1},
 	[ST_PREDICT] = {"predict",
 		"SELECT v || ' ' || mlpipe_predict($1::text, v, $3::bigint, $4::timestamptz, "
 		"$5::float8, $6::float8, $7::integer, $8::text)::text "
@@ -236,6 +244,7 @@ handle_models(struct request *req, struct reply *rep)
 EMBED(service_openapi, MLPIPE_SERVICES_DIR "/inference/openapi.json");
 
 static const struct route routes[] = {
+	OIP_ROUTES,
 	{"POST", "/predict", handle_predict, 0},
 	{"POST", "/predict/batch", handle_predict_batch, ROUTE_BULK},
 	{"GET", "/models", handle_models, 0},
@@ -252,5 +261,6 @@ main(int argc, char **argv)
 		statements, sizeof(statements) / sizeof(statements[0]),
 	};
 
+	oip_statements(ST_OIP_META, ST_OIP_INFER_RAW, ST_OIP_INFER_FEATURES);
 	return service_main(&svc, argc, argv);
 }

@@ -111,6 +111,17 @@ shape_dims(json_t *shape, long long dims[2])
 }
 
 static int
+known_input(const char *name)
+{
+	if (strcmp(name, "features") == 0)
+		return 1;
+	for (int k = 0; k < OIP_NRAW; k++)
+		if (strcmp(name, oip_raw_names[k]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 read_tensor(json_t *in, size_t index, struct tensor *t, char *err, size_t errsz)
 {
 	json_t	   *data;
@@ -121,6 +132,9 @@ read_tensor(json_t *in, size_t index, struct tensor *t, char *err, size_t errsz)
 	t->name = json_string_value(json_object_get(in, "name"));
 	if (t->name == NULL)
 		return fail(err, errsz, "inputs[%zu] has no name (a string)", index);
+	if (!known_input(t->name))
+		return fail(err, errsz, "unknown input '%s': expected customer_id, purchase_date, "
+					"purchase_amount, annual_income, age and gender, or features alone", t->name);
 	t->datatype = json_string_value(json_object_get(in, "datatype"));
 	if (t->datatype == NULL)
 		return fail(err, errsz, "input '%s' has no datatype (a string)", t->name);
@@ -146,12 +160,18 @@ number_text(json_t *v, char *buf, size_t size)
 		snprintf(buf, size, "%.17g", json_real_value(v));
 }
 
+/*
+ * One float8[] literal per row, gathered into a text[]: the statement
+ * casts each row (r::float8[]), which costs the row's own length, where
+ * slicing one flat array per row would rescan its null bitmap every time.
+ */
 static int
 parse_features(struct tensor *t, struct oip_request *out, char *err, size_t errsz)
 {
 	long long	dims[2];
 	char		sb[64];
 	size_t		n;
+	size_t		rows;
 	const char **values;
 	char	   *texts;
 
@@ -163,36 +183,49 @@ parse_features(struct tensor *t, struct oip_request *out, char *err, size_t errs
 	if (dims[0] > OIP_MAX_ROWS)
 		return fail(err, errsz, "input 'features' has %lld rows, at most %d are allowed",
 					dims[0], OIP_MAX_ROWS);
-	n = (size_t) dims[0] * OIP_NFEATURES;
+	rows = (size_t) dims[0];
+	n = rows * OIP_NFEATURES;
 	if (json_array_size(t->flat) != n)
 		return fail(err, errsz, "input 'features' has %zu values, its shape %s needs %zu",
 					json_array_size(t->flat), shape_text(t->shape, sb, sizeof(sb)), n);
-	values = calloc(n ? n : 1, sizeof(*values));
-	texts = malloc(n ? n * 32 : 1);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_t	   *v = json_array_get(t->flat, i);
+
+		if (!json_is_null(v) && !json_is_number(v))
+			return fail(err, errsz, "input 'features' element %zu is not a number (FP64) or null", i);
+	}
+	/* a value is at most 24 characters ("-1.2345678901234567e-300"), plus its comma */
+	values = calloc(rows ? rows : 1, sizeof(*values));
+	texts = malloc(rows ? rows * OIP_NFEATURES * 26 + rows * 2 : 1);
 	if (values == NULL || texts == NULL)
 	{
 		free(values);
 		free(texts);
 		return fail(err, errsz, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t r = 0, o = 0; r < rows; r++)
 	{
-		json_t	   *v = json_array_get(t->flat, i);
-
-		if (json_is_null(v))
-			continue;			/* a missing value: NULL in the array */
-		if (!json_is_number(v))
+		values[r] = texts + o;
+		texts[o++] = '{';
+		for (size_t j = 0; j < OIP_NFEATURES; j++)
 		{
-			free(values);
-			free(texts);
-			return fail(err, errsz, "input 'features' element %zu is not a number (FP64) or null", i);
+			json_t	   *v = json_array_get(t->flat, r * OIP_NFEATURES + j);
+			char		num[32];
+
+			/* null is a missing value: NULL in the array */
+			if (json_is_null(v))
+				strcpy(num, "NULL");
+			else
+				number_text(v, num, sizeof(num));
+			o += (size_t) sprintf(texts + o, "%s%s", j ? "," : "", num);
 		}
-		number_text(v, texts + i * 32, 32);
-		values[i] = texts + i * 32;
+		texts[o++] = '}';
+		texts[o++] = '\0';
 	}
 	out->form = OIP_FEATURES;
-	out->rows = (size_t) dims[0];
-	out->arrays[0] = pg_text_array(values, n);
+	out->rows = rows;
+	out->arrays[0] = pg_text_array(values, rows);
 	free(values);
 	free(texts);
 	return out->arrays[0] ? 0 : fail(err, errsz, "out of memory");
@@ -315,17 +348,6 @@ parse_raw(struct tensor *t, size_t nt, struct oip_request *out, char *err, size_
 	return parse_raw_rows(in, (size_t) rows, out, err, errsz);
 }
 
-static int
-known_input(const char *name)
-{
-	if (strcmp(name, "features") == 0)
-		return 1;
-	for (int k = 0; k < OIP_NRAW; k++)
-		if (strcmp(name, oip_raw_names[k]) == 0)
-			return 1;
-	return 0;
-}
-
 /* Requested outputs, when given, must name the form's one output. */
 static int
 check_outputs(json_t *body, enum oip_form form, char *err, size_t errsz)
@@ -372,7 +394,8 @@ oip_parse_infer(json_t *body, struct oip_request *out, char *err, size_t errsz)
 	nt = json_array_size(inputs);
 	if (!json_is_array(inputs) || nt == 0)
 		return fail(err, errsz, "inputs must be a non-empty array of tensors");
-	if (nt > OIP_NRAW)
+	/* seven known names cannot be all different: one more is room enough */
+	if (nt > OIP_NRAW + 1)
 		return fail(err, errsz, "%zu inputs: expected the six raw inputs or 'features' alone", nt);
 	memset(t, 0, sizeof(t));
 	for (size_t i = 0; rc == 0 && i < nt; i++)
@@ -380,9 +403,6 @@ oip_parse_infer(json_t *body, struct oip_request *out, char *err, size_t errsz)
 		rc = read_tensor(json_array_get(inputs, i), i, &t[i], err, errsz);
 		if (rc != 0)
 			break;
-		if (!known_input(t[i].name))
-			rc = fail(err, errsz, "unknown input '%s': expected customer_id, purchase_date, "
-					  "purchase_amount, annual_income, age and gender, or features alone", t[i].name);
 		for (size_t j = 0; rc == 0 && j < i; j++)
 			if (strcmp(t[i].name, t[j].name) == 0)
 				rc = fail(err, errsz, "input '%s' is given twice", t[i].name);

@@ -36,8 +36,8 @@ struct oip_request
 	const char *id;				/* the request's "id", borrowed; NULL when absent */
 	/*
 	 * raw: customer_id, purchase_date, purchase_amount, annual_income, age,
-	 * gender, as text[] literals; features: [0] is the flat float8[] of
-	 * rows * 19 values.  malloc'd.
+	 * gender, as text[] literals; features: [0] is a text[] of one float8[]
+	 * literal per row.  malloc'd.
 	 */
 	char	   *arrays[OIP_NRAW];
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "artifact_sniff.h"
+#include "importance.h"
 #include "multipart.h"
 #include "service.h"
 #include "web.h"
@@ -27,10 +28,17 @@ enum
 	ST_SET_ALIAS,
 	ST_DELETE_ALIAS,
 	ST_ROLLBACK_ALIAS,
-	ST_HISTORY
+	ST_HISTORY,
+	ST_IMPORTANCE
 };
 
 static const struct db_statement statements[] = {
+	/* the artifact and the feature names training stored, for the importance */
+	[ST_IMPORTANCE] = {"importance",
+		"SELECT mlpipe_model_artifact($1::text, $2::text), i->>'version', "
+		"(i->'additional_metadata'->'feature_names')::text "
+		"FROM mlpipe_model_info($1::text, $2::text) i",
+	2, 1},
 	[ST_REGISTER] = {"register",
 		"SELECT mlpipe_register_model($1::text, $2::text, $3::bytea, $4::jsonb, $5::jsonb, $6::jsonb)::text",
 	6, 0},
@@ -399,6 +407,78 @@ handle_trials(struct request *req, struct reply *rep)
 		reply_json(rep, 200, trials);
 }
 
+/* GET /models/{name}/versions/{version}/importance (importance.h) */
+static void
+handle_importance(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+	struct db_error err;
+	PGresult   *res;
+	json_t	   *names;
+	json_t	   *features;
+	const char *kind = NULL;
+	char		why[256];
+
+	if (!path_model_valid(req, rep))
+		return;
+	res = db_exec(ST_IMPORTANCE, values, NULL, NULL, 1, &err);
+	if (res == NULL)
+	{
+		if (err.http_status == 404)
+			reply_model_not_found(rep, values[0], values[1], &err);
+		else
+			reply_db_error(rep, &err);
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		reply_model_not_found(rep, values[0], values[1], NULL);
+		return;
+	}
+	names = PQgetisnull(res, 0, 2) ? NULL : json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+	features = importance_from_artifact(PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0),
+										names, &kind, why, sizeof(why));
+	if (features == NULL)
+		reply_detail(rep, 415, "Cannot read the feature importance of model %s version %s: %s",
+					 values[0], values[1], why);
+	else
+		reply_json(rep, 200, json_pack("{s:s,s:s,s:s,s:o}", "model_name", values[0],
+									   "version", PQgetvalue(res, 0, 1), "kind", kind,
+									   "features", features));
+	json_decref(names);
+	PQclear(res);
+}
+
+/* the model console: GET / and its files (services/web) */
+EMBED(console_html, MLPIPE_SERVICES_DIR "/web/console.html");
+EMBED(console_js, MLPIPE_SERVICES_DIR "/web/console.js");
+EMBED(console_css, MLPIPE_SERVICES_DIR "/web/console.css");
+EMBED(chart_js, MLPIPE_WEB_DIR "/node_modules/chart.js/dist/chart.umd.min.js");
+
+static const struct asset console_assets[] = {
+	{"console.js", "text/javascript; charset=utf-8", console_js, console_js_end},
+	{"console.css", "text/css; charset=utf-8", console_css, console_css_end},
+	{"chart.umd.min.js", "text/javascript; charset=utf-8", chart_js, chart_js_end},
+};
+
+static void
+handle_console(struct request *req, struct reply *rep)
+{
+	(void) req;
+	reply_bytes(rep, 200, console_html, (size_t) (console_html_end - console_html));
+	if (rep->status == 200)
+		rep->content_type = "text/html; charset=utf-8";
+}
+
+static void
+handle_console_asset(struct request *req, struct reply *rep)
+{
+	web_reply_asset(rep, console_assets, sizeof(console_assets) / sizeof(console_assets[0]),
+					req->params[0]);
+}
+
+
 /* this service's OpenAPI document, served at /openapi.json (web.h) */
 EMBED(service_openapi, MLPIPE_SERVICES_DIR "/registry/openapi.json");
 
@@ -554,6 +634,9 @@ handle_rollback_alias(struct request *req, struct reply *rep)
 }
 
 static const struct route routes[] = {
+	{"GET", "/", handle_console, 0},
+	{"GET", "/console/{file}", handle_console_asset, 0},
+	{"GET", "/models/{name}/versions/{version}/importance", handle_importance, 0},
 	{"POST", "/register_model", handle_register, ROUTE_AUTH | ROUTE_UPLOAD},
 	{"GET", "/get_model_info/{name}/{version}", handle_model_info, 0},
 	{"GET", "/get_latest_model_info/{name}", handle_latest_info, 0},

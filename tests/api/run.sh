@@ -14,6 +14,7 @@
 # npm modules: tests/api/package-lock.json, installed by scripts/npm-ci.sh
 # into var/api-tools.  Ends with "N passed, M failed".
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 bin=${MLPIPE_BIN:-$top/build/bin}
@@ -113,6 +114,64 @@ require("fs").writeFileSync(process.argv[3], JSON.stringify(d));' "$doc" "$tmp/l
 		not_ok "mlpipe-$svc: unexpected check output: $out"
 	fi
 done
+
+# ---- the browser test: real services on a database of their own ----------
+# Needs the cluster make test started (PG* set) and the built binaries.
+browser_test() {
+	local db=mlpipe_browser_$$ logdir=$tmp/browser token=browser-token-$$
+	local pids=() ports=() port=$((23000 + ($$ % 1000) * 3)) svc csv
+	mkdir -p "$logdir"
+	if ! command -v "${CHROMIUM:-/usr/bin/chromium}" >/dev/null; then
+		not_ok "browser test: chromium is missing (make deps installs Debian's chromium)"
+		return
+	fi
+	# a database with the three default models, two versions of xgboost,
+	# a tuning run when the extension has mlpipe_tune
+	csv=$tmp/purchases.csv
+	"$top/build/bin/mlpipe-gen-purchases" --customers 400 --seed 3 --output "$csv" >/dev/null
+	if ! { createdb "$db" &&
+		PGDATABASE=$db psql -XAtq -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION mlpipe' &&
+		PGDATABASE=$db psql -XAtq -v ON_ERROR_STOP=1 -f "$top/sql/roles.sql" &&
+		PGDATABASE=$db psql -XAtq -v ON_ERROR_STOP=1 -v csv="$csv" -f "$top/sql/load_purchases.sql" &&
+		PGDATABASE=$db psql -XAtq -v ON_ERROR_STOP=1 -c "
+			SELECT mlpipe_train(a, a, '1.0', '{}') FROM unnest(ARRAY['xgboost', 'random_forest', 'linear']) a;
+			SELECT mlpipe_train('xgboost', 'xgboost', '1.1', '{\"max_depth\": 3}');"; } >"$logdir/setup.log" 2>&1; then
+		not_ok "browser test: database setup: $(tail -5 "$logdir/setup.log")"
+		dropdb --if-exists "$db" 2>/dev/null
+		return
+	fi
+	if [ "$(PGDATABASE=$db psql -XAtq -c "SELECT to_regproc('mlpipe_tune') IS NOT NULL")" = t ]; then
+		PGDATABASE=$db psql -XAtq -v ON_ERROR_STOP=1 -c \
+			"SELECT mlpipe_tune('xgboost', 'xgboost', '1.2', '{\"trials\": 4, \"folds\": 2}')" >>"$logdir/setup.log" 2>&1 ||
+			not_ok "browser test: mlpipe_tune: $(tail -3 "$logdir/setup.log")"
+	fi
+	for svc in registry preprocessing inference; do
+		port=$(free_port "$port")
+		ports+=("$port")
+		PGDATABASE=$db PGUSER=mlpipe_$svc MLPIPE_API_TOKEN=$token MLPIPE_THREADS=2 HOST=127.0.0.1 PORT=$port \
+			"$bin/mlpipe-$svc" 2>"$logdir/$svc.log" &
+		pids+=($!)
+		port=$((port + 1))
+	done
+	for port in "${ports[@]}"; do
+		for _ in $(seq 1 100); do
+			curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	done
+	count < <(REGISTRY=http://127.0.0.1:${ports[0]} PREPROCESSING=http://127.0.0.1:${ports[1]} \
+		INFERENCE=http://127.0.0.1:${ports[2]} TOKEN=$token node "$here/browser.js" 2>&1)
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+	dropdb --if-exists "$db" >/dev/null 2>&1
+	echo "# screenshots: $(ls "$top"/var/browser/*.png 2>/dev/null | tr '\n' ' ')"
+}
+
+if [ -n "${PGPORT:-}${DATABASE_URL:-}" ] && [ -x "$bin/mlpipe-registry" ]; then
+	browser_test
+else
+	echo "# skip: the browser test needs the database make test starts (PG* set)"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -115,8 +115,9 @@ test_features(void)
 	snprintf(text + n, sizeof(text) - n, "]}]}");
 	CHECK(parse(text, &r, err, sizeof(err), &body) == 0, "features [2, 19], nested rows");
 	CHECK(r.form == OIP_FEATURES && r.rows == 2, "features form, two rows");
-	CHECK(r.arrays[0] && strncmp(r.arrays[0], "{\"1.5\",\"2\",", 11) == 0, "flat float8[] literal");
-	CHECK(r.arrays[0] && strstr(r.arrays[0], ",NULL,") != NULL, "null is a missing value (NULL)");
+	CHECK(r.arrays[0] && strncmp(r.arrays[0], "{\"{1.5,2,2,2,2,", 14) == 0, "a text[] of float8[] rows");
+	CHECK(r.arrays[0] && strstr(r.arrays[0], "}\",\"{1.5,2,2,NULL,2,") != NULL,
+		  "the second row, null as a missing value (NULL)");
 	oip_request_free(&r);
 	json_decref(body);
 }
@@ -130,6 +131,9 @@ test_malformed(void)
 	refused("{\"id\":5,\"inputs\":[]}", "id must be a string", "a numeric id");
 	refused("{\"inputs\":[5]}", "inputs[0] must be an object", "an input that is not an object");
 	refused("{\"inputs\":[{\"datatype\":\"FP64\",\"shape\":[1],\"data\":[1]}]}", "has no name", "no name");
+	refused("{\"inputs\":[{\"name\":\"income\"},{\"name\":\"customer_id\"},{\"name\":\"purchase_date\"},"
+			"{\"name\":\"purchase_amount\"},{\"name\":\"annual_income\"},{\"name\":\"age\"},{\"name\":\"gender\"}]}",
+			"unknown input", "found by e2e: six raw inputs and an unknown one");
 	refused("{\"inputs\":[{\"name\":\"size\",\"datatype\":\"FP64\",\"shape\":[1],\"data\":[1]}]}",
 			"unknown input 'size'", "unknown input name");
 	refused("{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,19],\"data\":[]}]}",
