@@ -336,33 +336,45 @@ safe_filename_part(char *dst, size_t dstsz, const char *src)
 	dst[o] = '\0';
 }
 
-static void
-handle_get_model(struct request *req, struct reply *rep)
+/*
+ * Runs a statement of one row about model values[0] version values[1]
+ * (binary results); NULL with a 404 or the database's error in rep when
+ * there is no such row or column col of it is NULL.
+ */
+static PGresult *
+model_row(int stmt, const char *const *values, int col, struct reply *rep)
 {
-	const char *values[2] = {req->params[0], req->params[1]};
 	struct db_error err;
-	PGresult   *res;
-	char		n[129],
-				v[65];
-	char		disp[256];
+	PGresult   *res = db_exec(stmt, values, NULL, NULL, 1, &err);
 
-	if (!path_model_valid(req, rep))
-		return;
-	res = db_exec(ST_ARTIFACT, values, NULL, NULL, 1, &err);
 	if (res == NULL)
 	{
 		if (err.http_status == 404)
 			reply_model_not_found(rep, values[0], values[1], &err);
 		else
 			reply_db_error(rep, &err);
-		return;
+		return NULL;
 	}
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1))
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, col))
 	{
 		PQclear(res);
 		reply_model_not_found(rep, values[0], values[1], NULL);
-		return;
+		return NULL;
 	}
+	return res;
+}
+
+static void
+handle_get_model(struct request *req, struct reply *rep)
+{
+	const char *values[2] = {req->params[0], req->params[1]};
+	PGresult   *res;
+	char		n[129],
+				v[65];
+	char		disp[256];
+
+	if (!path_model_valid(req, rep) || (res = model_row(ST_ARTIFACT, values, 1, rep)) == NULL)
+		return;
 	reply_bytes(rep, 200, PQgetvalue(res, 0, 1), (size_t) PQgetlength(res, 0, 1));
 	/* named by the version that answered: @production downloads as its version */
 	safe_filename_part(n, sizeof(n), values[0]);
@@ -412,30 +424,14 @@ static void
 handle_importance(struct request *req, struct reply *rep)
 {
 	const char *values[2] = {req->params[0], req->params[1]};
-	struct db_error err;
 	PGresult   *res;
 	json_t	   *names;
 	json_t	   *features;
 	const char *kind = NULL;
 	char		why[256];
 
-	if (!path_model_valid(req, rep))
+	if (!path_model_valid(req, rep) || (res = model_row(ST_IMPORTANCE, values, 0, rep)) == NULL)
 		return;
-	res = db_exec(ST_IMPORTANCE, values, NULL, NULL, 1, &err);
-	if (res == NULL)
-	{
-		if (err.http_status == 404)
-			reply_model_not_found(rep, values[0], values[1], &err);
-		else
-			reply_db_error(rep, &err);
-		return;
-	}
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
-	{
-		PQclear(res);
-		reply_model_not_found(rep, values[0], values[1], NULL);
-		return;
-	}
 	names = PQgetisnull(res, 0, 2) ? NULL : json_loads(PQgetvalue(res, 0, 2), 0, NULL);
 	features = importance_from_artifact(PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0),
 										names, &kind, why, sizeof(why));
