@@ -107,7 +107,9 @@ CREATE OR REPLACE FUNCTION mlpipe_proxy.mlpipe_predict(model_name text, version 
 RETURNS double precision
 LANGUAGE plpgsql AS $$
 BEGIN
-	RETURN mlpipe_proxy.route_predict(model_name, version, customer_id, purchase_date,
+	-- aliases live in the proxy's registry: the shards get the version
+	RETURN mlpipe_proxy.route_predict(model_name, public.mlpipe_model_version(model_name, version),
+		customer_id, purchase_date,
 		purchase_amount, annual_income, age, gender);
 EXCEPTION WHEN internal_error THEN
 	PERFORM mlpipe_proxy.shard_error(SQLERRM);
@@ -153,7 +155,8 @@ CREATE OR REPLACE FUNCTION mlpipe_proxy.mlpipe_predict_customers(model_name text
 RETURNS SETOF record
 LANGUAGE plpgsql AS $$
 BEGIN
-	RETURN QUERY SELECT * FROM mlpipe_proxy.route_predict_customers(model_name, version);
+	RETURN QUERY SELECT * FROM mlpipe_proxy.route_predict_customers(model_name,
+		public.mlpipe_model_version(model_name, version));
 EXCEPTION WHEN internal_error THEN
 	PERFORM mlpipe_proxy.shard_error(SQLERRM);
 END;

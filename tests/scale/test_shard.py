@@ -95,6 +95,17 @@ def test_predict(ids):
     one, sharded = psql("mlpipe_single", q), psql("mlpipe_proxy", q)
     check(one == sharded and one, "mlpipe_predict_customers through the proxy returns the same set (%d rows)"
           % len(one.splitlines()))
+    # aliases live in the proxy's registry only: the proxy resolves them
+    psql("mlpipe_proxy", "SELECT mlpipe_set_alias('sharded', 'production', '1.0')")
+    q = ("SELECT c, mlpipe_predict('sharded', '%s', c, '%s', 120.5, 61000, 41, 'Female') "
+         "FROM unnest('%s'::bigint[]) c ORDER BY c")
+    one, sharded = psql("mlpipe_single", q % ("1.0", DAY, ids)), psql("mlpipe_proxy", q % ("@production", DAY, ids))
+    check(one == sharded and one, "mlpipe_predict with @production through the proxy equals one node's 1.0")
+    q = ("SELECT customer_id, month, predicted_purchase_amount FROM mlpipe_predict_customers('sharded', '%s') "
+         "ORDER BY 1, 2")
+    one, sharded = psql("mlpipe_single", q % "1.0"), psql("mlpipe_proxy", q % "@production")
+    check(one == sharded and one, "mlpipe_predict_customers with @production through the proxy too")
+    psql("mlpipe_proxy", "SELECT mlpipe_delete_alias('sharded', 'production')")
 
 
 def customer_on(shard):
