@@ -12,6 +12,7 @@
 
 #include "coalesce.h"
 #include "metrics.h"
+#include "predlog.h"
 
 #define MAX_ROUTES 32
 #define MAX_COUNTERS 256
@@ -137,6 +138,7 @@ metrics_render(size_t *len)
 {
 	struct buf	b = {malloc(4096), 0, 4096, 0};
 	struct coalesce_counts db;
+	struct predlog_counts log;
 
 	if (b.data == NULL)
 		return NULL;
@@ -182,6 +184,19 @@ metrics_render(size_t *len)
 			   "# TYPE mlpipe_db_standby_takeovers_total counter\n"
 			   "mlpipe_db_standby_takeovers_total %llu\n",
 			   db.batches, db.batched_jobs, db.fallbacks, db.standby);
+	predlog_counts(&log);
+	if (log.enabled)
+		buf_printf(&b, "# HELP mlpipe_prediction_log_rows_total Sampled predictions written to mlpipe.predictions.\n"
+				   "# TYPE mlpipe_prediction_log_rows_total counter\n"
+				   "mlpipe_prediction_log_rows_total %llu\n"
+				   "# HELP mlpipe_prediction_log_dropped_total Sampled predictions not logged: the queue was full, or their insert failed.\n"
+				   "# TYPE mlpipe_prediction_log_dropped_total counter\n"
+				   "mlpipe_prediction_log_dropped_total{reason=\"queue_full\"} %llu\n"
+				   "mlpipe_prediction_log_dropped_total{reason=\"write_failed\"} %llu\n"
+				   "# HELP mlpipe_prediction_log_queued Sampled predictions waiting to be written.\n"
+				   "# TYPE mlpipe_prediction_log_queued gauge\n"
+				   "mlpipe_prediction_log_queued %llu\n",
+				   log.logged, log.dropped_full, log.dropped_failed, log.queued);
 	if (b.failed)
 	{
 		free(b.data);

@@ -7,11 +7,13 @@
  * PostgreSQL.  /predict is deferred (service.h): concurrent ones share a
  * round trip, mlpipe_predict over arrays of their parameters.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "oip_http.h"
 #include "prediction.h"
+#include "predlog.h"
 #include "service.h"
 #include "web.h"
 #include "validate.h"
@@ -100,6 +102,8 @@ finish_predict(void *arg, const char *value, const struct db_error *err, struct 
 			reply_json(rep, 200, prediction(pp->pr.purchase, v, version));
 			json_decref(v);
 		}
+		predlog_offer(pp->pr.model.name, version, pp->pr.fields.customer_id,
+					  pp->pr.fields.purchase_date, space + 1);
 	}
 	json_decref(pp->body);
 	free(pp);
@@ -127,6 +131,33 @@ predict_one(struct request *req, json_t *body, const struct predict_request *pr,
 	{
 		json_decref(body);
 		free(pp);
+	}
+}
+
+/* The sampled answers of a batch to the prediction log. */
+static void
+log_batch(const char *model_name, const char *version, json_t *list, json_t *preds)
+{
+	json_t	   *item;
+	size_t		i;
+
+	json_array_foreach(list, i, item)
+	{
+		json_t	   *value = json_array_get(preds, i);
+		json_t	   *id = json_object_get(item, "customer_id");
+		char		id_text[24];
+		char		value_text[32];
+
+		if (!predlog_sample() || !json_is_number(value))
+			continue;
+		/* validated: an integer, or a float without fraction */
+		if (json_is_integer(id))
+			snprintf(id_text, sizeof(id_text), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		else
+			snprintf(id_text, sizeof(id_text), "%.0f", json_number_value(id));
+		snprintf(value_text, sizeof(value_text), "%.17g", json_number_value(value));
+		predlog_add(model_name, version, id_text,
+					json_string_value(json_object_get(item, "purchase_date")), value_text);
 	}
 }
 
@@ -183,6 +214,7 @@ predict_batch(const struct batch_request *br, struct reply *rep)
 	}
 	json_array_foreach(list, i, item)
 		json_array_append_new(out, prediction(item, json_array_get(preds, i), NULL));
+	log_batch(br->model.name, version, list, preds);
 	json_decref(preds);
 	reply_json(rep, 200, json_pack("{s:s,s:o}", "model_version", version, "predictions", out));
 	free(version);
@@ -261,6 +293,12 @@ main(int argc, char **argv)
 		statements, sizeof(statements) / sizeof(statements[0]),
 	};
 
+	int			status;
+
 	oip_statements(ST_OIP_META, ST_OIP_INFER_RAW, ST_OIP_INFER_FEATURES);
-	return service_main(&svc, argc, argv);
+	if (predlog_configure(svc.name) != 0)
+		return 2;
+	status = service_main(&svc, argc, argv);
+	predlog_stop();
+	return status;
 }
