@@ -626,3 +626,115 @@ BEGIN
 	RETURN coalesce(r, '[]');
 END;
 $$;
+
+-- ==== monitoring: prediction log, accuracy, drift (issue 17) ====
+
+-- A sample of the inference service's answers (MLPIPE_PREDICTION_LOG_RATE),
+-- written in batches by its prediction log.  month is the UTC month of
+-- purchase_date: the prediction is for the month after it.  Partitioned by
+-- the month the row was logged, so that old months go with a DROP TABLE
+-- (mlpipe_expire_predictions) instead of a DELETE; rows of months that have
+-- no partition yet land in predictions_default
+-- (mlpipe_prediction_partitions creates the coming months').
+CREATE TABLE mlpipe.predictions (
+	model_name    text             NOT NULL,
+	version       text             NOT NULL,
+	customer_id   bigint           NOT NULL,
+	purchase_date timestamptz      NOT NULL,
+	month         date             NOT NULL,
+	predicted     double precision NOT NULL,
+	logged_at     timestamptz      NOT NULL DEFAULT now()
+) PARTITION BY RANGE (logged_at);
+CREATE TABLE mlpipe.predictions_default PARTITION OF mlpipe.predictions DEFAULT;
+CREATE INDEX predictions_model_idx ON mlpipe.predictions (model_name, version, purchase_date);
+
+-- The partition of one UTC month of logged_at: mlpipe.predictions_YYYY_MM.
+CREATE FUNCTION mlpipe.prediction_partition_name(month_start timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT 'predictions_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM')
+$$;
+
+-- Creates the monthly partitions of mlpipe.predictions from the current
+-- month to `ahead` months after it (those missing), moving into each the
+-- rows the default partition holds for its month.  Returns the names of the
+-- partitions it created.  Run it as the tables' owner, e.g. daily from cron
+-- with sql/monitor.sql.
+CREATE FUNCTION mlpipe_prediction_partitions(ahead integer DEFAULT 2) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	first_month timestamp := date_trunc('month', now() AT TIME ZONE 'UTC');
+	lo timestamptz;
+	hi timestamptz;
+	part text;
+BEGIN
+	IF ahead IS NULL OR ahead < 0 OR ahead > 120 THEN
+		RAISE EXCEPTION 'ahead must be between 0 and 120 months'
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = format('It was %s.', coalesce(ahead::text, 'NULL')),
+			      HINT = 'Pass how many months after the current one should have a partition.';
+	END IF;
+	FOR i IN 0..ahead LOOP
+		lo := (first_month + make_interval(months => i)) AT TIME ZONE 'UTC';
+		hi := (first_month + make_interval(months => i + 1)) AT TIME ZONE 'UTC';
+		part := mlpipe.prediction_partition_name(lo);
+		CONTINUE WHEN to_regclass(format('mlpipe.%I', part)) IS NOT NULL;
+		EXECUTE format('CREATE TABLE mlpipe.%I (LIKE mlpipe.predictions INCLUDING DEFAULTS)', part);
+		EXECUTE format('INSERT INTO mlpipe.%I SELECT * FROM mlpipe.predictions_default'
+		               ' WHERE logged_at >= $1 AND logged_at < $2', part) USING lo, hi;
+		DELETE FROM mlpipe.predictions_default WHERE logged_at >= lo AND logged_at < hi;
+		EXECUTE format('ALTER TABLE mlpipe.predictions ATTACH PARTITION mlpipe.%I'
+		               ' FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+		RETURN NEXT part;
+	END LOOP;
+END;
+$$;
+
+-- Expires the log: drops every monthly partition whose month ended at or
+-- before `before`, and deletes the default partition's rows logged before
+-- it.  Returns what it removed, one line each.
+CREATE FUNCTION mlpipe_expire_predictions(before timestamptz) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	part text;
+	n bigint;
+BEGIN
+	IF before IS NULL OR NOT isfinite(before) THEN
+		RAISE EXCEPTION 'before must be a finite timestamp'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass the oldest time whose predictions you keep, e.g. now() - interval ''13 months''.';
+	END IF;
+	FOR part IN
+		SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'mlpipe.predictions'::regclass
+		  AND c.relname ~ '^predictions_[0-9]{4}_[0-9]{2}$'
+		  AND (to_date(substr(c.relname, 13), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC')
+		      + interval '1 month' <= before
+		ORDER BY c.relname
+	LOOP
+		EXECUTE format('DROP TABLE mlpipe.%I', part);
+		RETURN NEXT 'dropped mlpipe.' || part;
+	END LOOP;
+	DELETE FROM mlpipe.predictions_default WHERE logged_at < before;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN NEXT format('deleted %s rows of mlpipe.predictions_default', n);
+END;
+$$;
+
+-- Live accuracy: the logged predictions of a model version (NULL: the
+-- latest) whose purchase_date is at or after since (NULL: all), against
+-- the customer's actual total of the month after, computed from
+-- mlpipe.purchases by the feature code that defines the training target.
+-- One row per predicted month, once that month is over.
+CREATE FUNCTION mlpipe_monitor(model_name text, version text, since timestamptz DEFAULT NULL,
+	OUT month date, OUT predictions bigint,
+	OUT rmse double precision, OUT mae double precision, OUT bias double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE;
+
+-- Feature drift: per feature, the population stability index between the
+-- training distribution stored with the model (metadata.feature_deciles)
+-- and the feature rows of the months from since's on (NULL: all).
+CREATE FUNCTION mlpipe_drift(model_name text, version text, since timestamptz DEFAULT NULL,
+	OUT feature text, OUT psi double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME' LANGUAGE C STABLE;

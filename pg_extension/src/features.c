@@ -367,6 +367,27 @@ mlp_customer_months(const MlpPurchase *sorted, size_t n, bool fill_gaps,
 	return rows;
 }
 
+double
+mlp_next_month_amount(const MlpMonth *rows, size_t n, int32_t month)
+{
+	size_t		lo = 0,
+				hi = n;
+
+	if (month == INT32_MAX)
+		return 0;
+	/* the first row of month + 1 or later */
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (rows[mid].month <= month)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && rows[lo].month == month + 1 ? rows[lo].purchase_amount : 0;
+}
+
 int
 mlp_month_gender(const MlpMonth *m, int fill_gender)
 {

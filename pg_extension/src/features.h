@@ -152,6 +152,16 @@ size_t		mlp_months_capacity(const MlpPurchase *sorted, size_t n, bool fill_gaps)
 size_t		mlp_customer_months(const MlpPurchase *sorted, size_t n, bool fill_gaps,
 								MlpMonth *out);
 
+/*
+ * "Next month's amount", the one definition the training target and the
+ * monitor's actuals share: in the customer's monthly rows (ascending month,
+ * from mlp_customer_months), the purchase_amount of month + 1; 0 when the
+ * customer bought nothing (clean) that month.  Only meaningful for a month
+ * that is over: training asks only for months before the customer's last,
+ * monitoring only once month + 1 has ended.
+ */
+double		mlp_next_month_amount(const MlpMonth *rows, size_t n, int32_t month);
+
 /* Gender of a month: missing genders count as fill_gender (MLP_MALE or
  * MLP_FEMALE); the most frequent wins, ties: Female. */
 int			mlp_month_gender(const MlpMonth *m, int fill_gender);

@@ -12,6 +12,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "features.h"
@@ -55,6 +56,14 @@ extern void mlpipe_build_training_set(TrainingSet *ts);
 /* Row i's vector and target (NaN-free; target only if has_target[i]). */
 extern void mlpipe_training_vector(const TrainingSet *ts, int64 i, double out[MLP_NFEATURES]);
 extern double mlpipe_training_target(const TrainingSet *ts, int64 i);
+
+/*
+ * Appends "feature_deciles": {...} (no comma) to a model's metadata: the
+ * deciles of every feature over the training set's rows and the share of
+ * rows in each bin they bound, which mlpipe_drift compares against
+ * (pg_drift.c).  mlpipe_train and mlpipe_tune both call it.
+ */
+extern void mlpipe_append_feature_deciles(StringInfo buf, const TrainingSet *ts);
 
 /* Standardization parameters as the old pipeline stored them. */
 extern Jsonb *mlpipe_std_to_jsonb(const MlpStandardization *std);

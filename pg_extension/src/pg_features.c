@@ -193,7 +193,9 @@ double
 mlpipe_training_target(const TrainingSet *ts, int64 i)
 {
 	Assert(ts->has_target[i]);
-	return mlp_standardize(&ts->std, MLP_STD_PURCHASE_AMOUNT, ts->months[i + 1].purchase_amount);
+	/* the customer's next row is next month's: gaps are filled */
+	return mlp_standardize(&ts->std, MLP_STD_PURCHASE_AMOUNT,
+						   mlp_next_month_amount(&ts->months[i + 1], 1, ts->months[i].month));
 }
 
 /* ---- JSON ---- */

@@ -410,13 +410,21 @@ mlpipe_register_trained(FunctionCallInfo fcinfo, const TrainRequest *req, bytea 
 	char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 	char	   *sql = psprintf("SELECT %s.mlpipe_register_model($1, $2, $3, $4, $5, $6)",
 							   quote_identifier(schema));
+	StringInfoData stored;
+
+	/* stored, not returned: the training distribution mlpipe_drift compares with */
+	initStringInfo(&stored);
+	appendBinaryStringInfo(&stored, metadata, strlen(metadata) - 1);	/* without its '}' */
+	appendStringInfoString(&stored, ", ");
+	mlpipe_append_feature_deciles(&stored, ts);
+	appendStringInfoChar(&stored, '}');
 
 	args[0] = PointerGetDatum(req->name);
 	args[1] = PointerGetDatum(req->version);
 	args[2] = PointerGetDatum(artifact);
 	args[3] = PointerGetDatum(mlpipe_std_to_jsonb(&ts->std));
 	args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(params));
-	args[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metadata));
+	args[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(stored.data));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(sql, 6, types, args, NULL, false, 1) != SPI_OK_SELECT)

@@ -937,6 +937,29 @@ test_subsecond(void)
 	CHECK_EXPR(!mlp_purchase_is_clean(&newp));
 }
 
+/* "next month's amount": the row of month + 1, 0 when there is none */
+static void
+test_next_month_amount(void)
+{
+	MlpMonth	rows[3];
+
+	memset(rows, 0, sizeof(rows));
+	rows[0].month = 100;
+	rows[0].purchase_amount = 10;
+	rows[1].month = 101;
+	rows[1].purchase_amount = 0;	/* a gap month */
+	rows[2].month = 103;
+	rows[2].purchase_amount = 35.5;
+	CHECK_NUM(mlp_next_month_amount(rows, 3, 99), 10);
+	CHECK_NUM(mlp_next_month_amount(rows, 3, 100), 0);
+	CHECK_NUM(mlp_next_month_amount(rows, 3, 102), 35.5);
+	CHECK_NUM(mlp_next_month_amount(rows, 3, 101), 0);	/* month 102: no purchase */
+	CHECK_NUM(mlp_next_month_amount(rows, 3, 103), 0);	/* after the last month */
+	CHECK_NUM(mlp_next_month_amount(rows, 3, 50), 0);	/* long before the first */
+	CHECK_NUM(mlp_next_month_amount(rows, 0, 99), 0);
+	CHECK_NUM(mlp_next_month_amount(rows, 3, INT32_MAX), 0);
+}
+
 int
 main(void)
 {
@@ -956,6 +979,7 @@ main(void)
 	test_serving();
 	test_subsecond();
 	test_random();
+	test_next_month_amount();
 
 	return check_summary();
 }
