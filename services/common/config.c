@@ -72,6 +72,8 @@ config_usage(const struct service *svc, FILE *out)
 			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD,
 			DEFAULT_MAX_BATCH_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
 			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_LOG_MAX_BYTES);
+	if (svc->usage_extra)
+		fputs(svc->usage_extra, out);
 }
 
 /* A number within [min, max], def when unset; else a message ending in why. */

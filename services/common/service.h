@@ -64,6 +64,7 @@ struct service
 	size_t		nroutes;
 	const struct db_statement *statements;
 	size_t		nstatements;
+	const char *usage_extra;	/* more of --help (this service's own variables), or NULL */
 };
 
 int			service_main(const struct service *svc, int argc, char **argv);

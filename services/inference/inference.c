@@ -291,8 +291,15 @@ main(int argc, char **argv)
 		8002,
 		routes, sizeof(routes) / sizeof(routes[0]),
 		statements, sizeof(statements) / sizeof(statements[0]),
+		"Prediction log (a sample of answers written to mlpipe.predictions):\n"
+		"  MLPIPE_PREDICTION_LOG_RATE  share of answers logged, 0..1 (default 0.01,\n"
+		"                      0 = off); a full or failing log drops rows and counts\n"
+		"                      them in /metrics, it never slows a prediction\n"
+		"  MLPIPE_PREDICTION_LOG_URL   where to log (default: DATABASE_URL / PG*),\n"
+		"                      e.g. the primary when DATABASE_URL is a standby\n"
+		"  MLPIPE_PREDICTION_LOG_ROLE  role the log's session SETs (default\n"
+		"                      mlpipe_predlog: INSERT on mlpipe.predictions; empty: none)\n",
 	};
-
 	int			status;
 
 	oip_statements(ST_OIP_META, ST_OIP_INFER_RAW, ST_OIP_INFER_FEATURES);

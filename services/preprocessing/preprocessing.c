@@ -132,6 +132,7 @@ main(int argc, char **argv)
 		8001,
 		routes, sizeof(routes) / sizeof(routes[0]),
 		statements, sizeof(statements) / sizeof(statements[0]),
+		NULL,
 	};
 
 	return service_main(&svc, argc, argv);

@@ -29,7 +29,9 @@ enum
 	ST_DELETE_ALIAS,
 	ST_ROLLBACK_ALIAS,
 	ST_HISTORY,
-	ST_IMPORTANCE
+	ST_IMPORTANCE,
+	ST_MONITOR,
+	ST_DRIFT
 };
 
 static const struct db_statement statements[] = {
@@ -55,6 +57,25 @@ static const struct db_statement statements[] = {
 	[ST_DELETE_ALIAS] = {"delete_alias", "SELECT mlpipe_delete_alias($1::text, $2::text)::text", 2, 0},
 	[ST_ROLLBACK_ALIAS] = {"rollback_alias", "SELECT mlpipe_rollback_alias($1::text, $2::text)::text", 2, 0},
 	[ST_HISTORY] = {"history", "SELECT mlpipe_alias_history($1::text)::text", 1, 1},
+	/* monitoring: the version that answered, the since asked for, the rows */
+	[ST_MONITOR] = {"monitor",
+		"SELECT jsonb_build_object('model_name', $1::text,"
+		" 'version', (SELECT m.version FROM mlpipe.models m"
+		"             WHERE m.id = mlpipe.find_model_id($1::text, $2::text)),"
+		" 'since', $3::timestamptz,"
+		" 'months', coalesce((SELECT jsonb_agg(to_jsonb(r) ORDER BY r.month)"
+		"                     FROM mlpipe_monitor($1::text, $2::text, $3::timestamptz) r), '[]'))::text",
+	3, 1},
+	[ST_DRIFT] = {"drift",
+		"SELECT jsonb_build_object('model_name', $1::text,"
+		" 'version', (SELECT m.version FROM mlpipe.models m"
+		"             WHERE m.id = mlpipe.find_model_id($1::text, $2::text)),"
+		" 'since', $3::timestamptz,"
+		" 'features', (SELECT jsonb_agg(jsonb_build_object('feature', r.feature, 'psi', r.psi)"
+		"                               ORDER BY r.n)"
+		"              FROM mlpipe_drift($1::text, $2::text, $3::timestamptz)"
+		"                   WITH ORDINALITY AS r(feature, psi, n)))::text",
+	3, 1},
 };
 
 static const char *const json_fields[] = {
@@ -474,6 +495,79 @@ handle_console_asset(struct request *req, struct reply *rep)
 					req->params[0]);
 }
 
+/*
+ * GET /models/{name}/monitor and /models/{name}/drift, ?version= (a version
+ * or @alias; absent: the latest) &since= (ISO 8601; absent: everything).
+ */
+static void
+monitoring_reply(struct request *req, struct reply *rep, int stmt)
+{
+	const char *version = request_query(req, "version");
+	const char *since = request_query(req, "since");
+	const char *values[3] = {req->params[0], version, since};
+	struct db_error err;
+	PGresult   *res;
+	json_t	   *out;
+
+	if (version && version[0] == '\0')
+		version = values[1] = NULL;
+	if (since && since[0] == '\0')
+		since = values[2] = NULL;
+	if (since && !iso8601_valid(since))
+	{
+		json_t	   *errors = json_array();
+		json_t	   *loc = loc_make("query", NULL);
+		json_t	   *input = json_string(since);	/* NULL when not UTF-8: no "input" */
+
+		verr_add(errors, loc, "since", "datetime_parsing",
+				 "Input should be a valid datetime (ISO 8601, e.g. 2024-05-01T00:00:00Z)",
+				 input, NULL);
+		json_decref(input);
+		json_decref(loc);
+		reply_errors(rep, errors);
+		return;
+	}
+	/* a version that cannot exist, unless it names an alias: 404 without the database */
+	if (!model_ident_valid(IDENT_MODEL_NAME, values[0], strlen(values[0])) ||
+		(version && version[0] != '@' &&
+		 !model_ident_valid(IDENT_MODEL_VERSION, version, strlen(version))))
+	{
+		reply_model_not_found(rep, values[0], version, NULL);
+		return;
+	}
+	res = db_exec(stmt, values, NULL, NULL, 0, &err);
+	if (res == NULL)
+	{
+		if (err.http_status == 404)
+			reply_model_not_found(rep, values[0], version, &err);
+		else if (strcmp(err.sqlstate, "55000") == 0)
+		{
+			/* no training distribution: what, why and what to do */
+			err.http_status = 409;
+			reply_db_error(rep, &err);
+		}
+		else
+			reply_db_error(rep, &err);
+		return;
+	}
+	out = db_result_json(res);
+	if (out == NULL)
+		reply_detail(rep, 500, "Internal Server Error");
+	else
+		reply_json(rep, 200, out);
+}
+
+static void
+handle_monitor(struct request *req, struct reply *rep)
+{
+	monitoring_reply(req, rep, ST_MONITOR);
+}
+
+static void
+handle_drift(struct request *req, struct reply *rep)
+{
+	monitoring_reply(req, rep, ST_DRIFT);
+}
 
 /* this service's OpenAPI document, served at /openapi.json (web.h) */
 EMBED(service_openapi, MLPIPE_SERVICES_DIR "/registry/openapi.json");
@@ -645,6 +739,8 @@ static const struct route routes[] = {
 	{"DELETE", "/models/{name}/aliases/{alias}", handle_delete_alias, ROUTE_AUTH},
 	{"POST", "/models/{name}/aliases/{alias}/rollback", handle_rollback_alias, ROUTE_AUTH},
 	{"GET", "/models/{name}/history", handle_history, 0},
+	{"GET", "/models/{name}/monitor", handle_monitor, 0},
+	{"GET", "/models/{name}/drift", handle_drift, 0},
 };
 
 int
@@ -656,6 +752,7 @@ main(int argc, char **argv)
 		8000,
 		routes, sizeof(routes) / sizeof(routes[0]),
 		statements, sizeof(statements) / sizeof(statements[0]),
+		NULL,
 	};
 
 	return service_main(&svc, argc, argv);
