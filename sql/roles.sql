@@ -8,8 +8,11 @@
 --   mlpipe_reader   read purchases and models, preprocess, predict
 --   mlpipe_writer   mlpipe_reader + register and remove models, change aliases
 --   mlpipe_ingest   add purchases
+--   mlpipe_predlog  add rows to the prediction log (mlpipe.predictions) and
+--                   read the registry's names and versions, nothing else;
+--                   the inference service's log session SETs this role
 --
---   mlpipe_inference      -> mlpipe_reader
+--   mlpipe_inference      -> mlpipe_reader, mlpipe_predlog
 --   mlpipe_preprocessing  -> mlpipe_reader, mlpipe_ingest
 --   mlpipe_registry       -> mlpipe_writer
 --
@@ -26,7 +29,7 @@ DO $$
 DECLARE
 	r text;
 BEGIN
-	FOREACH r IN ARRAY ARRAY['mlpipe_reader', 'mlpipe_writer', 'mlpipe_ingest'] LOOP
+	FOREACH r IN ARRAY ARRAY['mlpipe_reader', 'mlpipe_writer', 'mlpipe_ingest', 'mlpipe_predlog'] LOOP
 		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
 			EXECUTE format('CREATE ROLE %I NOLOGIN', r);
 		END IF;
@@ -48,13 +51,15 @@ REVOKE EXECUTE ON FUNCTION
 	mlpipe_set_alias(text, text, text),
 	mlpipe_delete_alias(text, text),
 	mlpipe_rollback_alias(text, text),
-	mlpipe_ingest_purchases(jsonb)
+	mlpipe_ingest_purchases(jsonb),
+	mlpipe_prediction_partitions(integer),
+	mlpipe_expire_predictions(timestamptz)
 FROM PUBLIC;
 
-GRANT USAGE ON SCHEMA mlpipe TO mlpipe_reader, mlpipe_writer, mlpipe_ingest;
+GRANT USAGE ON SCHEMA mlpipe TO mlpipe_reader, mlpipe_writer, mlpipe_ingest, mlpipe_predlog;
 
 GRANT SELECT ON mlpipe.purchases, mlpipe.models, mlpipe.tuning_trials, mlpipe.aliases,
-	mlpipe.alias_history, mlpipe.registered_versions TO mlpipe_reader;
+	mlpipe.alias_history, mlpipe.registered_versions, mlpipe.predictions TO mlpipe_reader;
 
 GRANT mlpipe_reader TO mlpipe_writer;
 GRANT INSERT, DELETE ON mlpipe.models TO mlpipe_writer;
@@ -76,6 +81,10 @@ TO mlpipe_writer;
 GRANT INSERT ON mlpipe.purchases TO mlpipe_ingest;
 GRANT EXECUTE ON FUNCTION mlpipe_ingest_purchases(jsonb) TO mlpipe_ingest;
 
-GRANT mlpipe_reader TO mlpipe_inference;
+-- the log resolves a NULL version (the latest) as it writes: names and versions only
+GRANT INSERT ON mlpipe.predictions TO mlpipe_predlog;
+GRANT SELECT (id, model_name, version) ON mlpipe.models TO mlpipe_predlog;
+
+GRANT mlpipe_reader, mlpipe_predlog TO mlpipe_inference;
 GRANT mlpipe_reader, mlpipe_ingest TO mlpipe_preprocessing;
 GRANT mlpipe_writer TO mlpipe_registry;
