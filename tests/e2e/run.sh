@@ -211,6 +211,33 @@ else
 	fail "MLPIPE_LOG_MAX_BYTES=65536: preprocessing.log $size bytes, .1 $old bytes"
 fi
 
+# Monitoring: a second inference service logs every answer it gives.
+log_port=$(free_port $((inf_port + 1)))
+MLPIPE_PREDICTION_LOG_RATE=1 PGUSER=mlpipe_inference MLPIPE_THREADS=4 HOST=127.0.0.1 PORT=$log_port \
+	"$bin/mlpipe-inference" 2>"$logdir/inference-logged.log" &
+log_pid=$!
+pids+=("$log_pid")
+for _ in $(seq 1 100); do
+	curl -fsS "http://127.0.0.1:$log_port/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
+	INFERENCE_LOGGED="http://127.0.0.1:$log_port" TOKEN=$token RUN_ID=$$ \
+	GENERATOR="$top/build/bin/mlpipe-gen-purchases" COUNTS="$logdir/counts-monitor" \
+	"$py" "$top/tests/e2e/test_monitor.py"
+if [ -f "$logdir/counts-monitor" ]; then
+	read -r p f <"$logdir/counts-monitor"
+	passed=$((passed + p))
+	failed=$((failed + f))
+else
+	fail "test_monitor.py did not report"
+fi
+kill -TERM "$log_pid"
+wait "$log_pid"
+rc=$?
+unset 'pids[3]'
+if [ $rc -eq 0 ]; then ok "logged inference exits 0 on SIGTERM"; else fail "logged inference exit status $rc"; fi
+
 # Clean shutdown: a slow upload is in flight when SIGTERM arrives; it must
 # still get its complete answer, and the process must exit 0.
 inf_pid=${pids[2]}
