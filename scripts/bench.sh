@@ -8,6 +8,9 @@
 #   predict   mlpipe_predict over 1,000,000 feature rows, serial and with two
 #             parallel workers, against XGBoost's own single-thread batch
 #             prediction of the same rows (tests/bench/predict_ref.c)
+#   predlog   POST /predict at 32 connections with the prediction log at
+#             rate 1 against the log off (two inference services, wrk rounds
+#             alternating), goal >= 0.9 of the rate
 #   http      POST /predict through mlpipe-inference (wrk) against the same
 #             prediction as a prepared statement (pgbench)
 #   training  linear training (ridge in closed form) against computing its
@@ -18,7 +21,7 @@
 # tests/bench/README.md says how to read them.
 #
 # Settings (environment), for quicker partial runs:
-#   BENCH_SECTIONS="features predict http training"   which sections run
+#   BENCH_SECTIONS="features predict http training predlog"   which sections run
 #   BENCH_PURCHASES=1000000   purchases generated (seed 1)
 #   BENCH_ROWS=1000000        rows of the prediction table
 #   BENCH_FEATURE_RUNS=5      runs of each feature query (alternating)
@@ -33,7 +36,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$top"
 
-sections=${BENCH_SECTIONS:-features predict http training}
+sections=${BENCH_SECTIONS:-features predict http training predlog}
 purchases=${BENCH_PURCHASES:-1000000}
 nrows=${BENCH_ROWS:-1000000}
 feature_runs=${BENCH_FEATURE_RUNS:-5}
@@ -116,6 +119,8 @@ median_of() {
 	awk -v k="$1" '$1 == k {print $2}' "$out/timings.txt" | sort -g |
 		awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
+record() { echo "$1 $2" >>"$out/timings.txt"; }
+sum_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$out/timings.txt"; }
 value_of() { awk -v k="$1" '$1 == k {v = $2} END {print v}' "$out/timings.txt"; }
 calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
 
@@ -352,6 +357,9 @@ if want http; then
 	q -c "SELECT format('  %s training rows, %s s', m->>'rows_train', round((m->>'training_seconds')::numeric, 1))
 		FROM mlpipe_train('xgboost', 'xgboost', '1.0', '{}') m" || die "training xgboost failed"
 
+	# the roles the services expect, among them the prediction log's (the
+	# inference service logs 1 % of its answers by default)
+	q -f sql/roles.sql >/dev/null || die "sql/roles.sql failed"
 	step "http: starting the three services on free ports"
 	declare -A svc_port svc_pid
 	p=$((18000 + $$ % 1000))
@@ -390,8 +398,6 @@ if want http; then
 	}
 	# one round: wrk then pgbench; every number goes to timings.txt, the
 	# table takes the medians over the rounds
-	record() { echo "$1 $2" >>"$out/timings.txt"; }
-	sum_of() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}' "$out/timings.txt"; }
 	http_round() {	# connections threads round
 		local c=$1 t=$2 r=$3 line non2xx failed b0 j0 b1 j1 n
 		step "http: round $r/$http_rounds, wrk POST /predict, $c connections, $t threads, ${http_seconds}s"
@@ -498,6 +504,64 @@ if want http; then
 	put inference_log_lines "$(wc -l <"$out/log/inference.log")"
 fi
 
+# ---- 4. prediction log ----------------------------------------------------
+
+if want predlog; then
+	if [ "$(q -c "SELECT count(*) FROM mlpipe.models WHERE model_name = 'xgboost' AND version = '1.0'")" = 0 ]; then
+		step "predlog: training xgboost 1.0 (default hyperparameters)"
+		q -c "SELECT mlpipe_train('xgboost', 'xgboost', '1.0', '{}')" >/dev/null || die "training xgboost failed"
+	fi
+	step "predlog: the log's role (sql/roles.sql), two inference services: log at rate 1, log off"
+	q -f sql/roles.sql >/dev/null || die "sql/roles.sql failed"
+	declare -A log_port log_pid
+	p=$((19000 + $$ % 1000))
+	for mode in on off; do
+		port=$(free_port "$p") || die "no free port"
+		p=$((port + 1))
+		rate=0
+		[ $mode = on ] && rate=1
+		MLPIPE_PREDICTION_LOG_RATE=$rate PORT=$port HOST=127.0.0.1 build/bin/mlpipe-inference \
+			2>"$out/log/inference-log-$mode.log" &
+		log_pid[$mode]=$!
+		service_pids+=($!)
+		log_port[$mode]=$port
+		for _ in $(seq 1 100); do
+			curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+			kill -0 "${log_pid[$mode]}" 2>/dev/null || die "mlpipe-inference exited; see $out/log/inference-log-$mode.log"
+			sleep 0.1
+		done
+	done
+	logged0=$(q -c "SELECT count(*) FROM mlpipe.predictions")
+	c=32
+	for r in $(seq 1 "$http_rounds"); do
+		for mode in on off; do
+			step "predlog: round $r/$http_rounds, wrk POST /predict, log $mode, $c connections, ${http_seconds}s"
+			BENCH_CUSTOMERS=$ncustomers wrk -t2 -c"$c" -d"${http_seconds}s" --latency \
+				-s tests/bench/predict.lua "http://127.0.0.1:${log_port[$mode]}/predict" \
+				>"$out/wrk-log-$mode-r$r.txt" 2>&1 || die "wrk failed: $(cat "$out/wrk-log-$mode-r$r.txt")"
+			line=$(grep '^BENCH ' "$out/wrk-log-$mode-r$r.txt") || die "wrk printed no summary"
+			get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $line"; }
+			record "log_${mode}_rps" "$(calc "$(get requests) / ($(get duration_us) / 1e6)" 0)"
+			record "log_${mode}_p99_ms" "$(calc "$(get p99_us) / 1000" 2)"
+			non2xx=$(awk -F': *' '/Non-2xx/ {print $2}' "$out/wrk-log-$mode-r$r.txt")
+			record "log_${mode}_errors" "$(( ${non2xx:-0} + $(get socket_errors) ))"
+			echo "    $(calc "$(get requests) / ($(get duration_us) / 1e6)" 0) req/s, p99 $(calc "$(get p99_us) / 1000" 2) ms, non-2xx ${non2xx:-0}"
+		done
+	done
+	for k in log_on_rps:0 log_off_rps:0 log_on_p99_ms:2 log_off_p99_ms:2; do
+		put "${k%:*}" "$(calc "$(median_of "${k%:*}")" "${k#*:}")"
+	done
+	put log_errors "$(( $(sum_of log_on_errors) + $(sum_of log_off_errors) ))"
+	put log_ratio "$(calc "${R[log_on_rps]} / ${R[log_off_rps]}")"
+	put log_rounds "$(paste -d/ <(awk '$1 == "log_on_rps" {print $2}' "$out/timings.txt") \
+		<(awk '$1 == "log_off_rps" {print $2}' "$out/timings.txt") | tr '\n' ' ')"
+	sleep 0.5	# the last batch
+	put log_rows "$(( $(q -c "SELECT count(*) FROM mlpipe.predictions") - logged0 ))"
+	put log_dropped "$(curl -s "http://127.0.0.1:${log_port[on]}/metrics" |
+		awk '/^mlpipe_prediction_log_dropped_total/ {s += $2} END {print s + 0}')"
+	echo "    medians: log on ${R[log_on_rps]} req/s, off ${R[log_off_rps]} req/s, ratio ${R[log_ratio]}; ${R[log_rows]} rows logged, ${R[log_dropped]} dropped"
+fi
+
 put total_seconds "$(($(date +%s) - started))"
 put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -590,6 +654,19 @@ v() { echo "${R[$1]:--}"; }
 		echo "| POST /v2/models/xgboost/versions/1.0/infer | 1 | $(v rows_oip_1_rps) | $(v rows_oip_1_rows) |"
 		echo "| POST /predict/batch | 100 | $(v rows_batch_100_rps) | $(v rows_batch_100_rows) |"
 		echo "| POST /v2/models/xgboost/versions/1.0/infer | 100 | $(v rows_oip_100_rps) | $(v rows_oip_100_rows) |"
+	fi
+	if want predlog; then
+		echo
+		echo "## 4. Prediction log (issue 17)"
+		echo
+		echo "POST /predict at 32 connections on two inference services side by side, the prediction log at MLPIPE_PREDICTION_LOG_RATE=1 (every answer written to mlpipe.predictions) and at 0, wrk rounds alternating (on, off) × $http_rounds, ${http_seconds} s each, medians."
+		echo
+		echo "| log | req/s | p99 ms |"
+		echo "| --- | ---: | ---: |"
+		echo "| rate 1 | $(v log_on_rps) | $(v log_on_p99_ms) |"
+		echo "| off | $(v log_off_rps) | $(v log_off_p99_ms) |"
+		echo
+		echo "Ratio $(v log_ratio) (goal ≥ 0.9: $(verdict "${R[log_ratio]:-}" ">=" 0.9)); each round on/off: $(v log_rounds); errors $(v log_errors); rows logged $(v log_rows), dropped $(v log_dropped)."
 	fi
 } >"$out/results.md"
 
