@@ -25,6 +25,8 @@ ALTER EXTENSION mlpipe UPDATE;
 SQL
 # one least-privilege role per service (sql/roles.sql says what each may do)
 psql -XqAt -v ON_ERROR_STOP=1 -f sql/roles.sql
+# the prediction log's partitions for this month and the next two
+psql -XqAt -v ON_ERROR_STOP=1 -c 'SELECT count(*) FROM mlpipe_prediction_partitions(2)' >/dev/null
 
 if [ -n "${DATA:-}" ]; then
 	[ -r "$DATA" ] || die "DATA=$DATA: no such readable file"
@@ -116,7 +118,9 @@ Try:
   curl -s localhost:8000/get_model/xgboost/1.0 -o model.json
   curl -s localhost:8002/predict -H 'Content-Type: application/json' -d '{"model_name":"xgboost","model_version":"1.0","purchase_data":{"customer_id":1,"purchase_date":"2024-05-01T10:00:00+03:00","purchase_amount":250.0,"annual_income":65000,"age":35,"gender":"Female"}}'
   curl -s localhost:8001/preprocess -H 'Content-Type: application/json' -d '{"raw_data":{"customer_id":1,"purchase_date":"2024-05-01T10:00:00Z","purchase_amount":250.0,"annual_income":65000,"age":35,"gender":"Female"},"standardization_params":{"params":$std}}'
+  curl -s 'localhost:8000/models/xgboost/drift?version=1.0'
   make psql, then: SELECT mlpipe_predict('xgboost', NULL, 1, now(), 250, 65000, 35, 'Female');
+  monitoring report: eval "\$(scripts/pg.sh env)"; psql -v model=xgboost -f sql/monitor.sql
 
 Ctrl-C stops the services and the database.
 EOF

@@ -56,6 +56,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Adds what a Python test file counted ("passed failed" in FILE) to ours.
+add_counts() {	# FILE NAME
+	if [ -f "$1" ]; then
+		read -r p f <"$1"
+		passed=$((passed + p))
+		failed=$((failed + f))
+	else
+		fail "$2 did not report"
+	fi
+}
+
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
@@ -177,13 +188,7 @@ for script in test_api.py test_interfaces.py test_lifecycle.py; do
 		INFERENCE="http://127.0.0.1:$inf_port" TOKEN=$token MAX_UPLOAD=$max_upload RUN_ID=$$ \
 		PG_STOP=$pg_stop PG_START=$pg_start READ_ONLY_DB=$read_only LOGDIR=$logdir COUNTS="$logdir/counts" \
 		RECORD="$logdir/responses.jsonl" "$py" "$top/tests/e2e/$script"
-	if [ -f "$logdir/counts" ]; then
-		read -r p f <"$logdir/counts"
-		passed=$((passed + p))
-		failed=$((failed + f))
-	else
-		fail "$script did not report"
-	fi
+	add_counts "$logdir/counts" "$script"
 done
 
 if "$top/scripts/npm-ci.sh" "$top/tests/api" "$top/var/api-tools" >"$logdir/npm.log" 2>&1; then
@@ -225,13 +230,7 @@ REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port"
 	INFERENCE_LOGGED="http://127.0.0.1:$log_port" TOKEN=$token RUN_ID=$$ \
 	GENERATOR="$top/build/bin/mlpipe-gen-purchases" COUNTS="$logdir/counts-monitor" \
 	"$py" "$top/tests/e2e/test_monitor.py"
-if [ -f "$logdir/counts-monitor" ]; then
-	read -r p f <"$logdir/counts-monitor"
-	passed=$((passed + p))
-	failed=$((failed + f))
-else
-	fail "test_monitor.py did not report"
-fi
+add_counts "$logdir/counts-monitor" test_monitor.py
 kill -TERM "$log_pid"
 wait "$log_pid"
 rc=$?

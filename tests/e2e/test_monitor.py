@@ -148,7 +148,7 @@ def test_log_and_monitor():
                                 25 + i, "Male" if i % 2 else "Female"))
         actual[cid] = sum(amounts)
     r = requests.post(PRE + "/purchases", json={"purchases": feb}, headers=AUTH)
-    check(r.status_code == 200, "February's purchases ingested", r.text)
+    check(r.status_code == 201, "February's purchases ingested (201)", r.text)
 
     errors = [v - actual[c] for c, vs in predicted.items() for v in vs]
     rmse = math.sqrt(sum(e * e for e in errors) / len(errors))
