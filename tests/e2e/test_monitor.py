@@ -94,7 +94,7 @@ def setup_model():
                 round(rnd.uniform(20, 400), 2), month, day))
     psql("INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_amount,"
          " purchase_date) VALUES %s;" % ", ".join(rows) +
-         "SELECT mlpipe_train(:'v1', 'linear', '1.0', '{\"n_estimators\": 5}') IS NOT NULL;", NAME)
+         "SELECT mlpipe_train(:'v1', 'linear', '1.0', '{}') IS NOT NULL;", NAME)
 
 
 def test_log_and_monitor():

@@ -8,7 +8,7 @@ INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_
 SELECT c, 30 + c, CASE WHEN c % 2 = 0 THEN 'Male' ELSE 'Female' END, 50000 + 1000 * c,
        100 + 10 * c + m, make_timestamptz(2024, m, 1 + c, 12, 0, 0, 'UTC')
 FROM generate_series(1, 6) c, generate_series(1, 4) m;
-SELECT mlpipe_train('drift', 'linear', '1.0', '{"n_estimators": 3}') ? 'feature_deciles' AS returned_with_deciles;
+SELECT mlpipe_train('drift', 'linear', '1.0', '{}') ? 'feature_deciles' AS returned_with_deciles;
 -- stored: every feature's 9 deciles and one share per bin, shares summing to 1
 SELECT metadata -> 'feature_deciles' -> 'rows' AS rows,
        (SELECT count(*) FROM jsonb_object_keys(metadata -> 'feature_deciles' -> 'features')) AS features
