@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "coalesce.h"
+#include "log.h"
 #include "predlog.h"
 
 #define DEFAULT_RATE 0.01
@@ -227,20 +227,13 @@ report(const char *what, const char *detail)
 	static char last[256];
 	static time_t last_at;
 	time_t		now = time(NULL);
-	json_t	   *line;
-	char	   *text;
+	struct log_field f[1] = {LOG_STR("detail", detail)};
 
 	if (strncmp(last, detail, sizeof(last) - 1) == 0 && now - last_at < REPORT_EVERY_S)
 		return;
 	snprintf(last, sizeof(last), "%s", detail);
 	last_at = now;
-	line = json_pack("{s:s,s:s,s:s,s:s}", "level", "warning", "service", appname,
-					 "msg", what, "detail", detail);
-	text = line ? json_dumps(line, JSON_COMPACT) : NULL;
-	if (text)
-		fprintf(stderr, "%s\n", text);
-	free(text);
-	json_decref(line);
+	log_event("warning", what, f, 1);
 }
 
 /* First line of a libpq message, without its newline. */
