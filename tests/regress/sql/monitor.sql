@@ -2,6 +2,7 @@
 -- stores, mlpipe_drift against it, the prediction log's table and its
 -- partitions, mlpipe_monitor against actuals worked out by hand.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET TimeZone = 'UTC';
 -- six customers over four months, as in the roles test
 INSERT INTO mlpipe.purchases (customer_id, age, gender, annual_income, purchase_amount, purchase_date)
