@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "readiness.h"
 
 #define DEFAULT_MAX_BODY (1024UL * 1024)
@@ -206,4 +207,19 @@ config_read(const struct service *svc, struct config *cfg)
 	if (readiness_init(svc->name) != 0)
 		return -1;
 	return 0;
+}
+
+void
+config_log(const struct config *cfg)
+{
+	struct log_field f[] = {
+		LOG_STR("host", cfg->host), LOG_NUM("port", cfg->port), LOG_NUM("threads", cfg->threads),
+		LOG_NUM("dispatchers", cfg->dispatchers),
+		LOG_NUM("max_connections", cfg->max_connections),
+		LOG_NUM("max_connections_per_ip", cfg->max_connections_per_ip),
+		LOG_NUM("connection_timeout", cfg->connection_timeout),
+		LOG_NUM("header_timeout", cfg->header_timeout),
+	};
+
+	log_event("info", "listening", f, sizeof(f) / sizeof(f[0]));
 }

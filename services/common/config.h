@@ -34,6 +34,9 @@ struct config
  */
 int			config_read(const struct service *svc, struct config *cfg);
 
+/* The "listening" log line, with the settings that shape the service. */
+void		config_log(const struct config *cfg);
+
 /* The --help text. */
 void		config_usage(const struct service *svc, FILE *out);
 

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,4 +369,18 @@ log_event(const char *level, const char *msg, const struct log_field *fields, si
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	log_write(buf, log_format_event(buf, &now, level, log_service, msg, fields, nfields));
+}
+
+void
+log_vprintf(void *cls, const char *fmt, va_list ap)
+{
+	char		text[1024];
+	size_t		n;
+
+	(void) cls;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	log_event("warning", text, NULL, 0);
 }

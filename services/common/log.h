@@ -7,6 +7,7 @@
 #ifndef MLPIPE_LOG_H
 #define MLPIPE_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -62,5 +63,11 @@ size_t		log_format_event(char *buf, const struct timespec *now, const char *leve
 /* Formats the event for now and writes it as log_request does. */
 void		log_event(const char *level, const char *msg, const struct log_field *fields,
 					  size_t nfields);
+
+/*
+ * A printf-style message as a "warning" event: libmicrohttpd's own
+ * messages (MHD_OPTION_EXTERNAL_LOGGER), so that they are log lines too.
+ */
+void		log_vprintf(void *cls, const char *fmt, va_list ap);
 
 #endif

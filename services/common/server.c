@@ -16,24 +16,22 @@
  * callbacks append body bytes up to the route's limit; the last one answers.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "coalesce.h"
 #include "config.h"
 #include "conntrack.h"
@@ -95,35 +93,22 @@ struct req_ctx
 	struct reply deferred_reply;
 };
 
-/* ---- auth --------------------------------------------------------------- */
-
-/* Compares without an early exit, so timing does not reveal the token. */
-static int
-token_equal(const char *given, const char *expected)
-{
-	size_t		gl = strlen(given);
-	size_t		el = strlen(expected);
-	unsigned char diff = gl != el;
-
-	for (size_t i = 0; i < el; i++)
-		diff |= (unsigned char) given[i < gl ? i : 0] ^ (unsigned char) expected[i];
-	return diff == 0;
-}
-
+/* The bearer token of a changing route, when one is configured. */
 static enum early
 check_auth(struct MHD_Connection *conn)
 {
-	const char *h;
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+												MHD_HTTP_HEADER_AUTHORIZATION);
 
-	if (cfg.token == NULL)
-		return EARLY_NONE;
-	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return EARLY_AUTH_MISSING;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	return token_equal(h, cfg.token) ? EARLY_NONE : EARLY_AUTH_WRONG;
+	switch (auth_check(h, cfg.token))
+	{
+		case AUTH_MISSING:
+			return EARLY_AUTH_MISSING;
+		case AUTH_WRONG:
+			return EARLY_AUTH_WRONG;
+		default:
+			return EARLY_NONE;
+	}
 }
 
 /* ---- MHD callbacks ------------------------------------------------------ */
@@ -419,20 +404,6 @@ request_header(const struct request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-static void
-log_listening(void)
-{
-	struct log_field f[] = {
-		LOG_STR("host", cfg.host), LOG_NUM("port", cfg.port), LOG_NUM("threads", cfg.threads),
-		LOG_NUM("dispatchers", cfg.dispatchers), LOG_NUM("max_connections", cfg.max_connections),
-		LOG_NUM("max_connections_per_ip", cfg.max_connections_per_ip),
-		LOG_NUM("connection_timeout", cfg.connection_timeout),
-		LOG_NUM("header_timeout", cfg.header_timeout),
-	};
-
-	log_event("info", "listening", f, sizeof(f) / sizeof(f[0]));
-}
-
 /* The last line: what the connection guards and the coalescer did. */
 static void
 log_stopped(int sig)
@@ -452,21 +423,6 @@ log_stopped(int sig)
 
 		log_event("info", "stopped", f, sizeof(f) / sizeof(f[0]));
 	}
-}
-
-/* libmicrohttpd's own messages (MHD_USE_ERROR_LOG): our log lines too */
-static void
-log_mhd(void *cls, const char *fmt, va_list ap)
-{
-	char		text[1024];
-	size_t		n;
-
-	(void) cls;
-	vsnprintf(text, sizeof(text), fmt, ap);
-	n = strlen(text);
-	while (n > 0 && text[n - 1] == '\n')
-		text[--n] = '\0';
-	log_event("warning", text, NULL, 0);
 }
 
 /*
@@ -579,7 +535,7 @@ service_main(const struct service *service, int argc, char **argv)
 	}
 	d = MHD_start_daemon(flags, (uint16_t) cfg.port, conntrack_accept, NULL, on_request, NULL,
 	/* first: the options after it may already have something to say */
-						 MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, log_vprintf, NULL,
 						 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 						 MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 						 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -612,7 +568,7 @@ service_main(const struct service *service, int argc, char **argv)
 		conntrack_stop();
 		return 1;
 	}
-	log_listening();
+	config_log(&cfg);
 
 	sigwait(&sigs, &sig);
 	atomic_store(&stopping, 1);
