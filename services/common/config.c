@@ -22,12 +22,28 @@
 #define DEFAULT_LOG_MAX_BYTES (64ULL * 1024 * 1024)
 #define DEFAULT_HEADER_TIMEOUT 10	/* seconds to send a request's headers */
 
+/* The union of the flags of svc's routes: which settings it reads. */
+static int
+route_flags(const struct service *svc)
+{
+	int			flags = 0;
+
+	for (size_t i = 0; i < svc->nroutes; i++)
+		flags |= svc->routes[i].flags;
+	return flags;
+}
+
+/* Lists only what this service reads: the token, upload, batch and dispatcher settings are not everyone's. */
 void
 config_usage(const struct service *svc, FILE *out)
 {
+	int			flags = route_flags(svc);
+
 	fprintf(out,
-			"Usage: %s [--help]\n"
+			"Usage: %s [--help | --check-openapi [FILE]]\n"
 			"%s\n\n"
+			"--check-openapi compares the routes with the embedded OpenAPI document (or\n"
+			"FILE) and lists every difference; exit status 1 when there is one.\n\n"
 			"Configuration comes only from the environment:\n"
 			"  DATABASE_URL        libpq connection string or URI; when unset libpq's\n"
 			"                      PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD... apply;\n"
@@ -36,22 +52,32 @@ config_usage(const struct service *svc, FILE *out)
 			"  MLPIPE_MAX_REPLICA_LAG  on a hot standby, /readyz answers 503 past this\n"
 			"                      replay lag in seconds (default 30, 0 = no limit)\n"
 			"  HOST                address to listen on (default 127.0.0.1)\n"
-			"  PORT                port to listen on (default %u)\n"
-			"  MLPIPE_API_TOKEN    when set, changing endpoints need\n"
-			"                      'Authorization: Bearer <token>'\n"
-			"  MLPIPE_MAX_BODY     largest JSON body in bytes (default %lu)\n"
-			"  MLPIPE_MAX_UPLOAD   largest model upload in bytes (default %lu)\n"
-			"  MLPIPE_MAX_BATCH_BODY  largest body of batch endpoints (/predict/batch,\n"
-			"                      /purchases) in bytes (default %lu)\n"
-			"                      (each of the three at most 1073741823, 1 GB - 1 byte:\n"
+			"  PORT                port to listen on (default %u)\n",
+			svc->name, svc->summary, svc->default_port);
+	if (flags & ROUTE_AUTH)
+		fprintf(out,
+				"  MLPIPE_API_TOKEN    when set, changing endpoints need\n"
+				"                      'Authorization: Bearer <token>'\n");
+	fprintf(out, "  MLPIPE_MAX_BODY     largest JSON body in bytes (default %lu)\n", DEFAULT_MAX_BODY);
+	if (flags & ROUTE_UPLOAD)
+		fprintf(out, "  MLPIPE_MAX_UPLOAD   largest model upload in bytes (default %lu)\n",
+				DEFAULT_MAX_UPLOAD);
+	if (flags & ROUTE_BULK)
+		fprintf(out, "  MLPIPE_MAX_BATCH_BODY  largest body of the batch endpoints in bytes\n"
+				"                      (default %lu)\n", DEFAULT_MAX_BATCH_BODY);
+	fprintf(out,
+			"                      (body limits at most 1073741823, 1 GB - 1 byte:\n"
 			"                      PostgreSQL holds no larger bytea or jsonb value)\n"
 			"  MLPIPE_THREADS      worker threads, each with its own database\n"
-			"                      connection (default: twice the cores, at least 4)\n"
-			"  MLPIPE_DISPATCHERS  threads that run deferred statements (POST /predict),\n"
-			"                      each with its own database connection; concurrent\n"
-			"                      requests waiting for one share a statement\n"
-			"                      (default: one per two cores, at least 1); a standby\n"
-			"                      thread takes requests that have waited 20 ms\n"
+			"                      connection (default: twice the cores, at least 4)\n");
+	if (flags & ROUTE_DEFER)
+		fprintf(out,
+				"  MLPIPE_DISPATCHERS  threads that run deferred statements (POST /predict),\n"
+				"                      each with its own database connection; concurrent\n"
+				"                      requests waiting for one share a statement\n"
+				"                      (default: one per two cores, at least 1); a standby\n"
+				"                      thread takes requests that have waited 20 ms\n");
+	fprintf(out,
 			"  MLPIPE_MAX_CONNECTIONS  open connections at most (default %u, 1..1000000);\n"
 			"                      beyond it new connections are closed at once\n"
 			"  MLPIPE_MAX_CONNECTIONS_PER_IP  open connections from one client address\n"
@@ -67,11 +93,11 @@ config_usage(const struct service *svc, FILE *out)
 			"  MLPIPE_LOG_MAX_BYTES  past this size MLPIPE_LOG_FILE is renamed to\n"
 			"                      <file>.1 (replacing it) and a new one begun: at most\n"
 			"                      about twice this on disk (default %llu, 0 = no limit)\n"
-			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz and /metrics\n"
-			"are always present.  SIGTERM or SIGINT finish requests in flight, then exit.\n"
+			"Sessions run with TimeZone=UTC.  Endpoints /healthz, /readyz, /metrics,\n"
+			"/openapi.json and /docs are always present; HEAD answers every GET route.\n"
+			"SIGTERM or SIGINT finish requests in flight, then exit.\n"
 			"A bad value of any variable is reported on stderr; the exit status is 2.\n",
-			svc->name, svc->summary, svc->default_port, DEFAULT_MAX_BODY, DEFAULT_MAX_UPLOAD,
-			DEFAULT_MAX_BATCH_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
+			DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
 			DEFAULT_CONNECTION_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_LOG_MAX_BYTES);
 	if (svc->usage_extra)
 		fputs(svc->usage_extra, out);

@@ -179,7 +179,11 @@ answer_early(struct req_ctx *ctx, struct reply *rep)
 			reply_detail(rep, 401, "Invalid token");
 			break;
 		case EARLY_TOO_LARGE:
-			reply_detail(rep, 413, "Request body too large (limit %zu bytes)", ctx->limit);
+			/* the setting that raises this route's limit, named */
+			reply_detail(rep, 413, "Request body too large (limit %zu bytes; %s raises it)", ctx->limit,
+						 ctx->route && (ctx->route->flags & ROUTE_UPLOAD) ? "MLPIPE_MAX_UPLOAD" :
+						 ctx->route && (ctx->route->flags & ROUTE_BULK) ? "MLPIPE_MAX_BATCH_BODY" :
+						 "MLPIPE_MAX_BODY");
 			break;
 		case EARLY_NONE:
 			break;

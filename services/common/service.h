@@ -23,6 +23,7 @@ struct MHD_Connection;
 /* Route flags */
 #define ROUTE_AUTH   0x1	/* changing endpoint: needs the bearer token when set */
 #define ROUTE_UPLOAD 0x2	/* body limit is MLPIPE_MAX_UPLOAD instead of MLPIPE_MAX_BODY */
+#define ROUTE_DEFER  0x8	/* may defer its statement (request_defer): the dispatchers serve it */
 #define ROUTE_BULK   0x4	/* body limit is MLPIPE_MAX_BATCH_BODY (10,000 purchases fit) */
 
 struct request

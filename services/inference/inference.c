@@ -277,7 +277,7 @@ EMBED(service_openapi, MLPIPE_SERVICES_DIR "/inference/openapi.json");
 
 static const struct route routes[] = {
 	OIP_ROUTES,
-	{"POST", "/predict", handle_predict, 0},
+	{"POST", "/predict", handle_predict, ROUTE_DEFER},
 	{"POST", "/predict/batch", handle_predict_batch, ROUTE_BULK},
 	{"GET", "/models", handle_models, 0},
 };

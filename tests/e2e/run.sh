@@ -146,8 +146,18 @@ for port in "$reg_port" "$pre_port" "$inf_port"; do
 done
 [ "$failed" -eq 0 ] || { cat "$logdir"/*.log; finish; }
 
+# each --help lists the settings its service reads, and only those
+help_has() { "$bin/mlpipe-$1" --help | grep -q "$2"; }
+for s in "registry MLPIPE_MAX_UPLOAD" "registry MLPIPE_API_TOKEN" "preprocessing MLPIPE_MAX_BATCH_BODY" \
+	"preprocessing MLPIPE_API_TOKEN" "inference MLPIPE_MAX_BATCH_BODY" "inference MLPIPE_DISPATCHERS"; do
+	if help_has $s; then ok "mlpipe-${s% *} --help lists ${s#* }"; else fail "mlpipe-${s% *} --help lacks ${s#* }"; fi
+done
+for s in "registry MLPIPE_MAX_BATCH_BODY" "registry MLPIPE_DISPATCHERS" "preprocessing MLPIPE_MAX_UPLOAD" \
+	"preprocessing MLPIPE_DISPATCHERS" "inference MLPIPE_MAX_UPLOAD" "inference MLPIPE_API_TOKEN"; do
+	if help_has $s; then fail "mlpipe-${s% *} --help lists ${s#* }, which it does not read"; else ok "mlpipe-${s% *} --help leaves out ${s#* }"; fi
+done
 for b in mlpipe-registry mlpipe-preprocessing mlpipe-inference; do
-	if "$bin/$b" --help | grep -q MLPIPE_API_TOKEN; then ok "$b --help"; else fail "$b --help"; fi
+	if "$bin/$b" --help | grep -q MLPIPE_MAX_BODY; then ok "$b --help"; else fail "$b --help"; fi
 done
 # make status (scripts/pg.sh status) says which services answer: here
 # registry and preprocessing do, and nothing listens on port 1

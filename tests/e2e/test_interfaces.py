@@ -226,6 +226,20 @@ def test_oip(model):
         requests.delete(REG + "/remove_model/%s/%s" % (name, v), headers=AUTH)
 
 
+def test_413_names_the_setting():
+    r = requests.post(PRE + "/preprocess", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                      headers={"Content-Type": "application/json"})
+    check(r.status_code == 413 and "MLPIPE_MAX_BODY raises it" in r.json().get("detail", ""),
+          "413 on /preprocess names MLPIPE_MAX_BODY", r.text)
+    r = requests.post(INF + "/predict/batch", data=b"{" + b" " * (16 * 1024 * 1024 + 10) + b"}",
+                      headers={"Content-Type": "application/json"})
+    check(r.status_code == 413 and "MLPIPE_MAX_BATCH_BODY raises it" in r.json().get("detail", ""),
+          "413 on /predict/batch names MLPIPE_MAX_BATCH_BODY", r.text)
+    r = t.register("big_" + RUN, "1.0", b"{" + b" " * (int(os.environ["MAX_UPLOAD"]) + 10) + b"}")
+    check(r.status_code == 413 and "MLPIPE_MAX_UPLOAD raises it" in r.json().get("detail", ""),
+          "413 on /register_model names MLPIPE_MAX_UPLOAD", r.text)
+
+
 def main():
     try:
         model = t.train_model()
@@ -233,6 +247,7 @@ def main():
         test_head()
         test_paging(model)
         test_oip(model)
+        test_413_names_the_setting()
     except Exception as e:		# a crash of the test itself is a failure, not a pass
         check(False, "test run raised %r" % (e,))
     with open(os.environ["COUNTS"], "w") as f:
