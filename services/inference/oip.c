@@ -1,6 +1,7 @@
 /*
  * oip.c — Open Inference Protocol V2 infer requests and replies (oip.h).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,7 +562,11 @@ oip_infer_reply(const char *model, const char *version, const char *id, enum oip
 
 		if (count > 0)
 			puts_(&b, ",");
-		if (json_number_text(s, n, &integral))
+		/*
+		 * float8out never writes a value past a double's range, but the
+		 * grammar alone would let one through, and JSON readers refuse it.
+		 */
+		if (json_number_text(s, n, &integral) && isfinite(strtod(s, NULL)))
 		{
 			put(&b, s, n);
 			/* ".0" after an integral value, as /predict writes it */

@@ -220,6 +220,11 @@ test_reply(void)
 	CHECK(s != NULL && strstr(s, "\"data\":[null,null,null,1e+20]"),
 		  "tokens that are not JSON numbers become null; 1e+20 stays");
 	free(s);
+	/* found by fuzz_oip: JSON's grammar allows it, but no double holds it */
+	s = oip_infer_reply("m", "2", NULL, OIP_RAW, 3, "{192224444444e222222222,-1e400,1e-400}", &len);
+	CHECK(s != NULL && strstr(s, "\"data\":[null,null,1e-400]"),
+		  "a number that overflows a double becomes null (a JSON reader refuses it)");
+	free(s);
 }
 
 int
