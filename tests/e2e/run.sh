@@ -237,7 +237,7 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 REGISTRY="http://127.0.0.1:$reg_port" PREPROCESSING="http://127.0.0.1:$pre_port" \
-	INFERENCE_LOGGED="http://127.0.0.1:$log_port" TOKEN=$token RUN_ID=$$ \
+	INFERENCE_LOGGED="http://127.0.0.1:$log_port" TOKEN=$token RUN_ID=$$ READ_ONLY_DB=$read_only \
 	GENERATOR="$top/build/bin/mlpipe-gen-purchases" COUNTS="$logdir/counts-monitor" \
 	"$py" "$top/tests/e2e/test_monitor.py"
 add_counts "$logdir/counts-monitor" test_monitor.py

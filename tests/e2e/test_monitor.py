@@ -5,7 +5,9 @@ Against an inference service whose prediction log samples every answer
 (MLPIPE_PREDICTION_LOG_RATE=1):
   * predictions through /predict and /predict/batch appear in
     mlpipe.predictions within 2 s;
-  * the next month's actual purchases, ingested through POST /purchases,
+  * the next month's actual purchases, ingested through POST /purchases
+    (when preprocessing reads from a hot standby, READ_ONLY_DB=1, the
+    endpoint must refuse them with 503 and psql ingests them on the primary),
     give mlpipe_monitor (SQL and GET /models/{name}/monitor) the RMSE, MAE
     and bias this file computes itself, to 1e-9;
   * with the log table locked, or the log role's INSERT revoked, /predict
@@ -17,6 +19,7 @@ Against an inference service whose prediction log samples every answer
 psql runs as the suite's database owner (PG* of the caller).
 """
 import concurrent.futures
+import json
 import math
 import os
 import random
@@ -32,6 +35,7 @@ INF = os.environ["INFERENCE_LOGGED"]
 AUTH = {"Authorization": "Bearer " + os.environ["TOKEN"]}
 RUN = os.environ["RUN_ID"]
 GEN = os.environ["GENERATOR"]
+READ_ONLY_DB = os.environ.get("READ_ONLY_DB") == "1"
 NAME = "monitor_e2e_" + RUN
 BASE_CID = 880000000 + int(RUN) % 100000 * 100
 
@@ -148,7 +152,14 @@ def test_log_and_monitor():
                                 25 + i, "Male" if i % 2 else "Female"))
         actual[cid] = sum(amounts)
     r = requests.post(PRE + "/purchases", json={"purchases": feb}, headers=AUTH)
-    check(r.status_code == 201, "February's purchases ingested (201)", r.text)
+    if READ_ONLY_DB:
+        # preprocessing reads from a hot standby (tests/scale): the endpoint
+        # must refuse, and the same call goes to the primary through psql
+        check(r.status_code == 503 and "read-only" in r.text,
+              "February's purchases refused by the standby-backed service (503, read-only)", r.text)
+        psql("SELECT mlpipe_ingest_purchases(:'v1'::jsonb)", json.dumps({"purchases": feb}))
+    else:
+        check(r.status_code == 201, "February's purchases ingested (201)", r.text)
 
     errors = [v - actual[c] for c, vs in predicted.items() for v in vs]
     rmse = math.sqrt(sum(e * e for e in errors) / len(errors))
