@@ -157,7 +157,7 @@ def test_log_and_monitor():
         # must refuse, and the same call goes to the primary through psql
         check(r.status_code == 503 and "read-only" in r.text,
               "February's purchases refused by the standby-backed service (503, read-only)", r.text)
-        psql("SELECT mlpipe_ingest_purchases(:'v1'::jsonb)", json.dumps({"purchases": feb}))
+        psql("SELECT mlpipe_ingest_purchases(:'v1'::jsonb)", json.dumps(feb))
     else:
         check(r.status_code == 201, "February's purchases ingested (201)", r.text)
 
