@@ -1,6 +1,6 @@
 /*
  * aliases.c — the registry's alias routes: list, set, delete, roll back,
- * and the history of alias changes (docs/models.md).
+ * and the history of alias changes (README: "Model lifecycle").
  */
 #include <string.h>
 
